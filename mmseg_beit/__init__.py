@@ -1,0 +1,19 @@
+"""mmseg-beit: BEiT and ViT UPerNet semantic segmentation for MMSegmentation.
+
+Importing the package applies the stack fixes in :mod:`mmseg_beit.compat` (before mmseg is
+imported), registers all of mmseg's modules and this package's own in scope ``mmseg_beit``.
+"""
+
+from mmseg_beit import compat
+
+compat.apply()
+
+from mmseg.utils import register_all_modules  # noqa: E402
+
+register_all_modules(init_default_scope=False)
+
+from mmseg_beit import datasets, engine, models  # noqa: E402, F401
+from mmseg_beit.registry import SCOPE  # noqa: E402
+from mmseg_beit.version import __version__  # noqa: E402
+
+__all__ = ["SCOPE", "__version__"]

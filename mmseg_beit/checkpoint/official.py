@@ -1,0 +1,112 @@
+"""Official BEiT (unilm, timm) and mmpretrain checkpoints -> this package's backbone keys.
+
+The target layout is MMSegmentation's BEiT backbone (``patch_embed.projection``,
+``layers.{i}.ln1/attn/ln2/ffn.layers.0.0/ffn.layers.1/gamma_1/gamma_2``); ``pos_embed`` and a
+final ``norm`` are kept for ViT-mode checkpoints.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import torch
+
+from mmseg_beit.checkpoint.loading import CheckpointError
+
+_SHARED_TABLE = "rel_pos_bias.relative_position_bias_table"
+# Official / timm names inside a block -> mmseg names.
+_BLOCK_RENAMES = (
+    ("norm1.", "ln1."),
+    ("norm2.", "ln2."),
+    ("mlp.fc1.", "ffn.layers.0.0."),
+    ("mlp.fc2.", "ffn.layers.1."),
+)
+_FINAL_NORM = {"official": "norm.", "mmpretrain": "ln1."}
+# Keys of heads, pre-training and bookkeeping that a segmentation backbone never uses.
+_DROPPED = re.compile(
+    r"(^|\.)relative_position_index$|^(mask_token|lm_head\.|head\.|fc_norm\.|pre_norm\.|"
+    r"rel_pos_bias\.relative_position_index|neck\.|target_generator\.|data_preprocessor\.)"
+)
+
+
+@dataclass
+class Conversion:
+    """A converted backbone state dict and what happened on the way."""
+
+    state_dict: dict[str, torch.Tensor]
+    source_format: str
+    dropped: list[str] = field(default_factory=list)
+    expanded_shared_table: bool = False
+
+
+def _block_key(key: str) -> str:
+    match = re.match(r"blocks\.(\d+)\.(.*)", key)
+    if match is None:
+        return key
+    rest = match.group(2)
+    for old, new in _BLOCK_RENAMES:
+        if rest.startswith(old):
+            rest = new + rest[len(old) :]
+            break
+    return f"layers.{match.group(1)}.{rest}"
+
+
+def detect_format(state_dict: dict[str, torch.Tensor]) -> str:
+    """'official' (unilm / timm), 'mmpretrain', 'mmseg-segmentor' or 'mmseg' backbone keys."""
+    keys = list(state_dict)
+    if any(k.startswith("blocks.") for k in keys):
+        return "official"
+    if any(k.startswith("backbone.layers.") for k in keys):
+        heads = any(k.startswith(("decode_head.", "auxiliary_head.")) for k in keys)
+        return "mmseg-segmentor" if heads else "mmpretrain"
+    if any(k.startswith("layers.") for k in keys):
+        return "mmseg"
+    raise CheckpointError(
+        "unknown checkpoint layout: expected official BEiT keys (blocks.N...), mmpretrain or "
+        f"mmseg keys (layers.N... or backbone.layers.N...); first keys: {keys[:6]}"
+    )
+
+
+def convert_backbone(
+    state_dict: dict[str, torch.Tensor], keep_final_norm: bool = False
+) -> Conversion:
+    """Converts any supported BEiT / ViT backbone layout to this package's keys.
+
+    Unwrapped tensors only (see :func:`mmseg_beit.checkpoint.loading.state_dict_of`). A shared
+    relative table (pre-training checkpoints) is copied into every block; indices, heads and
+    pre-training extras are dropped.
+
+    Args:
+        state_dict: Tensors of an official, timm, mmpretrain or mmseg checkpoint.
+        keep_final_norm: Keep the encoder's final norm (official ``norm``, mmpretrain ``ln1``)
+            as ``norm``, for backbones built with ``final_norm=True``. BEiT segmentation uses
+            block outputs without it, so by default it is dropped.
+    """
+    source_format = detect_format(state_dict)
+    if source_format != "official":
+        state_dict = {
+            k.removeprefix("backbone."): v
+            for k, v in state_dict.items()
+            if source_format == "mmseg" or k.startswith("backbone.")
+        }
+    out, dropped = {}, []
+    for key, value in state_dict.items():
+        if source_format in ("official", "mmpretrain") and key.startswith(
+            _FINAL_NORM[source_format]
+        ):
+            if not keep_final_norm:
+                dropped.append(key)
+                continue
+            key = "norm." + key.split(".", 1)[1]
+        if _DROPPED.search(key):
+            dropped.append(key)
+            continue
+        key = key.replace("patch_embed.proj.", "patch_embed.projection.")
+        out[_block_key(key)] = value
+    shared = out.pop(_SHARED_TABLE, None)
+    if shared is not None:
+        layers = sorted({int(k.split(".")[1]) for k in out if k.startswith("layers.")})
+        for layer in layers:
+            out.setdefault(f"layers.{layer}.attn.relative_position_bias_table", shared.clone())
+    return Conversion(out, source_format, sorted(dropped), shared is not None)

@@ -1,0 +1,249 @@
+"""BEiT backbone (and plain ViT in the same module), any input size, MMSegmentation key layout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import kaiming_init, trunc_normal_
+from mmseg.models.utils import PatchEmbed
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from mmseg_beit.models.layers.attention import QKVBias
+from mmseg_beit.models.layers.transformer_block import TransformerBlock
+from mmseg_beit.registry import MODELS
+
+
+def _pair(size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(size, int):
+        return size, size
+    if len(size) == 1:
+        return int(size[0]), int(size[0])
+    if len(size) != 2:
+        raise ValueError(f"img_size must be an int or (height, width), got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def resize_abs_pos_embed(pos_embed: torch.Tensor, src_grid, dst_grid) -> torch.Tensor:
+    """Resamples (1, 1 + h * w, C) absolute position embeddings to another grid (bicubic)."""
+    if tuple(src_grid) == tuple(dst_grid):
+        return pos_embed
+    cls_pos, patch_pos = pos_embed[:, :1], pos_embed[:, 1:]
+    channels = pos_embed.shape[-1]
+    patch_pos = patch_pos.reshape(1, *src_grid, channels).permute(0, 3, 1, 2)
+    patch_pos = F.interpolate(patch_pos.float(), size=tuple(dst_grid), mode="bicubic")
+    patch_pos = patch_pos.to(pos_embed.dtype).flatten(2).transpose(1, 2)
+    return torch.cat([cls_pos, patch_pos], dim=1)
+
+
+@MODELS.register_module()
+class BEiT(BaseModule):
+    """BEiT / ViT encoder returning stride-16 NCHW features of chosen blocks.
+
+    Inputs of any size work: sides that are not multiples of ``patch_size`` are zero-padded at the
+    bottom and right (``PatchEmbed(padding='corner')``), and position information (relative
+    tables, absolute embeddings) is resampled from the grid of ``img_size`` to the actual token
+    grid. For pixel-exact geometry on such inputs let the data preprocessor pad instead
+    (``test_cfg=dict(size_divisor=16)``), which crops the padding from the logits afterwards.
+
+    Args:
+        img_size: Training crop; fixes the grid of relative tables / absolute embeddings.
+        patch_size: Patch side.
+        in_channels: Image channels.
+        embed_dims: Token width.
+        num_layers: Transformer blocks.
+        num_heads: Attention heads.
+        mlp_ratio: FFN hidden width over ``embed_dims``.
+        out_indices: 0-based blocks whose outputs are returned, in this order (negative counts
+            from the end).
+        qkv_bias: 'qv' (BEiT), 'qkv' (ViT) or 'none'.
+        qv_bias: MMSegmentation's spelling: True means ``qkv_bias='qv'``, False ``'none'``.
+        rel_pos_bias: Per-block relative position bias tables (BEiT).
+        abs_pos_embed: Absolute position embeddings with a cls slot (ViT).
+        init_values: Layer-scale initial value; None disables layer scale (ViT).
+        attn_drop_rate: Dropout on attention probabilities.
+        drop_path_rate: Stochastic depth, linearly increasing to this rate over blocks.
+        norm_cfg: Norm config for the blocks (and ``final_norm``).
+        act_cfg: FFN activation.
+        final_norm: Normalise the output of the last block (``norm``).
+        frozen_stages: -1 trains everything; k >= 0 freezes the embeddings and the first k
+            blocks (no gradients, eval mode).
+        norm_eval: Keep normalisation layers in eval mode while training. LayerNorm has no
+            running statistics, so this only matters for other norm types in ``norm_cfg``.
+        with_cp: Activation checkpointing of every block while training (saves memory).
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)``:
+            official, mmpretrain, Hugging Face or mmseg weights, tables resized to ``img_size``.
+    """
+
+    def __init__(
+        self,
+        img_size: int | Sequence[int] = 224,
+        patch_size: int = 16,
+        in_channels: int = 3,
+        embed_dims: int = 768,
+        num_layers: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        out_indices: int | Sequence[int] = -1,
+        qkv_bias: QKVBias = "qv",
+        qv_bias: bool | None = None,
+        rel_pos_bias: bool = True,
+        abs_pos_embed: bool = False,
+        init_values: float | None = 0.1,
+        attn_drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        norm_cfg: dict | None = None,
+        act_cfg: dict | None = None,
+        final_norm: bool = False,
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        with_cp: bool = False,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        norm_cfg = norm_cfg or dict(type="LN", eps=1e-6)
+        act_cfg = act_cfg or dict(type="GELU")
+        if qv_bias is not None:
+            qkv_bias = "qv" if qv_bias else "none"
+        if not -1 <= frozen_stages <= num_layers:
+            raise ValueError(f"frozen_stages must be in [-1, {num_layers}], got {frozen_stages}")
+        self.img_size = _pair(img_size)
+        self.patch_size = patch_size
+        self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
+        self.embed_dims = embed_dims
+        self.num_layers = num_layers
+        self.out_indices = self._check_out_indices(out_indices, num_layers)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+
+        self.patch_embed = PatchEmbed(
+            in_channels=in_channels,
+            embed_dims=embed_dims,
+            conv_type="Conv2d",
+            kernel_size=patch_size,
+            stride=patch_size,
+            padding="corner",
+            norm_cfg=None,
+        )
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        num_tokens = 1 + self.grid[0] * self.grid[1]
+        self.pos_embed = (
+            nn.Parameter(torch.zeros(1, num_tokens, embed_dims)) if abs_pos_embed else None
+        )
+        rates = torch.linspace(0, drop_path_rate, num_layers).tolist()
+        self.layers = nn.ModuleList(
+            TransformerBlock(
+                embed_dims=embed_dims,
+                num_heads=num_heads,
+                mlp_ratio=mlp_ratio,
+                grid=self.grid if rel_pos_bias else None,
+                qkv_bias=qkv_bias,
+                init_values=init_values,
+                drop_path=rate,
+                attn_drop=attn_drop_rate,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg,
+            )
+            for rate in rates
+        )
+        self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if final_norm else None
+        self._freeze()
+
+    @staticmethod
+    def _check_out_indices(out_indices: int | Sequence[int], num_layers: int) -> tuple[int, ...]:
+        indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        if not indices:
+            raise ValueError("out_indices is empty")
+        checked = []
+        for index in indices:
+            if not isinstance(index, int) or not -num_layers <= index < num_layers:
+                raise ValueError(
+                    f"out_indices entry {index!r} is outside the {num_layers} blocks "
+                    f"(valid: {-num_layers}..{num_layers - 1})"
+                )
+            checked.append(index % num_layers)
+        if len(set(checked)) != len(checked):
+            raise ValueError(f"out_indices {indices} name a block twice")
+        return tuple(checked)
+
+    def _frozen_modules(self) -> list[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        return [self.patch_embed, *self.layers[: self.frozen_stages]]
+
+    def _freeze(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        self.cls_token.requires_grad_(False)
+        if self.pos_embed is not None:
+            self.pos_embed.requires_grad_(False)
+        for module in self._frozen_modules():
+            module.eval()
+            module.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> BEiT:
+        """Sets train mode, keeping frozen blocks (and, with ``norm_eval``, norms) in eval."""
+        super().train(mode)
+        if mode:
+            for module in self._frozen_modules():
+                module.eval()
+            if self.norm_eval:
+                for module in self.modules():
+                    if isinstance(module, (nn.LayerNorm, nn.modules.batchnorm._NormBase)):
+                        module.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """ViT initialisation from scratch, or loading of ``init_cfg``'s pretrained weights."""
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get("type") == "Pretrained":
+            from mmseg_beit.checkpoint.pretrained import load_pretrained_backbone
+
+            load_pretrained_backbone(self, self.init_cfg["checkpoint"], self.init_cfg.get("prefix"))
+            return
+        if self.init_cfg is not None:
+            super().init_weights()
+            return
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                trunc_normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Conv2d):
+                kaiming_init(module, mode="fan_in", bias=0.0)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        trunc_normal_(self.cls_token, std=0.02)
+        if self.pos_embed is not None:
+            trunc_normal_(self.pos_embed, std=0.02)
+        for layer in self.layers:
+            if layer.attn.relative_position_bias_table is not None:
+                trunc_normal_(layer.attn.relative_position_bias_table, std=0.02)
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Encodes (B, C, H, W) images into one (B, embed_dims, ceil(H/16), ceil(W/16)) map per
+        entry of ``out_indices``."""
+        x, hw = self.patch_embed(inputs)
+        grid = (int(hw[0]), int(hw[1]))
+        batch = x.shape[0]
+        x = torch.cat([self.cls_token.expand(batch, -1, -1), x], dim=1)
+        if self.pos_embed is not None:
+            x = x + resize_abs_pos_embed(self.pos_embed, self.grid, grid)
+        wanted = set(self.out_indices)
+        features = {}
+        for index, layer in enumerate(self.layers[: max(wanted) + 1]):
+            if self.with_cp and self.training and x.requires_grad:
+                x = checkpoint(layer, x, grid, use_reentrant=False)
+            else:
+                x = layer(x, grid)
+            if self.norm is not None and index == self.num_layers - 1:
+                x = self.norm(x)
+            if index in wanted:
+                tokens = x[:, 1:]
+                features[index] = tokens.transpose(1, 2).reshape(batch, -1, *grid).contiguous()
+        return tuple(features[index] for index in self.out_indices)

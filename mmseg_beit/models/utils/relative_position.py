@@ -1,0 +1,122 @@
+"""Relative position bias tables of BEiT: index, runtime resampling and the legacy resize.
+
+A table has ``(2h - 1) * (2w - 1) + 3`` rows for a token grid ``(h, w)``: one row per relative
+offset (row-major over dy, dx), then three rows for cls->token, token->cls and cls->cls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.interpolate import RectBivariateSpline
+
+NUM_EXTRA_ROWS = 3
+
+
+def table_rows(grid: tuple[int, int]) -> int:
+    """Number of table rows for a token grid ``(h, w)``."""
+    h, w = grid
+    return (2 * h - 1) * (2 * w - 1) + NUM_EXTRA_ROWS
+
+
+def relative_position_index(grid: tuple[int, int]) -> torch.Tensor:
+    """Index into the table for every (query, key) pair of ``h * w`` tokens plus cls.
+
+    Returns:
+        Long tensor of shape (h * w + 1, h * w + 1); position 0 is the cls token.
+    """
+    h, w = grid
+    coords = torch.stack(torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")).flatten(1)
+    rel = coords[:, :, None] - coords[:, None, :]  # (2, N, N)
+    body = (rel[0] + h - 1) * (2 * w - 1) + (rel[1] + w - 1)
+    rows = table_rows(grid)
+    index = torch.empty(h * w + 1, h * w + 1, dtype=torch.long)
+    index[1:, 1:] = body
+    index[0, :] = rows - 3
+    index[:, 0] = rows - 2
+    index[0, 0] = rows - 1
+    return index
+
+
+def grid_of_table(num_rows: int) -> tuple[int, int]:
+    """The square token grid a table of ``num_rows`` rows was made for.
+
+    Raises:
+        ValueError: If the rows do not describe a square grid.
+    """
+    side = round(((num_rows - NUM_EXTRA_ROWS) ** 0.5 + 1) / 2)
+    if table_rows((side, side)) != num_rows:
+        raise ValueError(f"a relative position table of {num_rows} rows is not a square grid")
+    return side, side
+
+
+def resize_relative_table(
+    table: torch.Tensor, src_grid: tuple[int, int], dst_grid: tuple[int, int]
+) -> torch.Tensor:
+    """Resamples a table to another token grid (bilinear over offsets; extra rows kept).
+
+    This is the runtime path used for inputs whose token grid differs from the trained one;
+    bilinear resampling with ``align_corners=False`` is what timm and transformers use too.
+    """
+    if tuple(src_grid) == tuple(dst_grid):
+        return table
+    heads = table.shape[1]
+    body, extra = table[:-NUM_EXTRA_ROWS], table[-NUM_EXTRA_ROWS:]
+    src_h, src_w = 2 * src_grid[0] - 1, 2 * src_grid[1] - 1
+    body = body.t().reshape(1, heads, src_h, src_w)
+    dst_size = (2 * dst_grid[0] - 1, 2 * dst_grid[1] - 1)
+    body = F.interpolate(body.float(), size=dst_size, mode="bilinear", align_corners=False)
+    body = body.to(table.dtype).reshape(heads, -1).t()
+    return torch.cat([body, extra], dim=0)
+
+
+def _geometric_coordinates(src_side: int, dst_side: int) -> np.ndarray:
+    """Source offsets spread so that the table's centre keeps unit spacing (legacy scheme)."""
+    half_src, half_dst = src_side // 2, dst_side // 2
+
+    def reach(ratio: float) -> float:  # 1 + q + ... + q^(half_src - 1)
+        return (1.0 - ratio**half_src) / (1.0 - ratio)
+
+    low, high = 1.01, 1.5
+    while high - low > 1e-6:
+        ratio = (low + high) / 2.0
+        if reach(ratio) > half_dst:
+            high = ratio
+        else:
+            low = ratio
+    positive = np.cumsum([ratio**i for i in range(half_src)])
+    return np.concatenate([-positive[::-1], [0.0], positive])
+
+
+def legacy_resize_relative_table(table: torch.Tensor, dst_grid: tuple[int, int]) -> torch.Tensor:
+    """Resizes a square table like unilm/mmseg's ``interp2d(kind='cubic')`` geometric scheme.
+
+    The body of each head is a bicubic interpolating spline over geometric-progression source
+    coordinates, evaluated at integer offsets; SciPy's ``RectBivariateSpline`` with ``s=0`` is the
+    same FITPACK spline that the removed ``interp2d`` fitted on rectangular grids.
+
+    Args:
+        table: (rows, heads) table of a square grid.
+        dst_grid: Target square token grid.
+
+    Returns:
+        The (table_rows(dst_grid), heads) table, in the input's dtype and device.
+    """
+    src_grid = grid_of_table(table.shape[0])
+    if dst_grid[0] != dst_grid[1]:
+        raise ValueError(f"the legacy resize needs a square target grid, got {tuple(dst_grid)}")
+    if tuple(src_grid) == tuple(dst_grid):
+        return table
+    src_side, dst_side = 2 * src_grid[0] - 1, 2 * dst_grid[0] - 1
+    coords = _geometric_coordinates(src_side, dst_side)
+    half = dst_side // 2
+    targets = np.arange(-half, half + 0.1, 1.0)
+    body = table[:-NUM_EXTRA_ROWS].detach().float().cpu().numpy()
+    heads = []
+    for head in range(table.shape[1]):
+        values = body[:, head].reshape(src_side, src_side).astype(np.float64)
+        spline = RectBivariateSpline(coords, coords, values, kx=3, ky=3, s=0)
+        heads.append(spline(targets, targets).reshape(-1))
+    new_body = torch.from_numpy(np.stack(heads, axis=1)).to(table)
+    return torch.cat([new_body, table[-NUM_EXTRA_ROWS:]], dim=0)
