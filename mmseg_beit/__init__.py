@@ -11,6 +11,7 @@ compat.apply()
 from mmseg.utils import register_all_modules  # noqa: E402
 
 register_all_modules(init_default_scope=False)
+import mmseg.visualization  # noqa: E402, F401  (SegLocalVisualizer; not imported by the above)
 
 from mmseg_beit import datasets, engine, models  # noqa: E402, F401
 from mmseg_beit.registry import SCOPE  # noqa: E402
