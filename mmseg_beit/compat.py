@@ -17,8 +17,10 @@ Two behaviours, both idempotent and both no-ops where they are not needed:
 from __future__ import annotations
 
 import importlib.util
+import pickle
 import sys
 import types
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -106,7 +108,26 @@ def install_mmcv_ops_fallback() -> bool:
     module.__getattr__ = __getattr__
     sys.modules["mmcv.ops"] = module
     mmcv.ops = module
+    # mmcv.cnn warns on import that this op is unavailable; expected here, so not repeated.
+    warnings.filterwarnings("ignore", message=r"Fail to import ``MultiScaleDeformableAttention``")
     return True
+
+
+def _history_buffer_method(owner: object, name: str):
+    """Stands in for ``builtins.getattr`` in checkpoints: resolves HistoryBuffer statistics only.
+
+    mmengine pickles ``HistoryBuffer._statistics_methods`` (``min``, ``max``, ``mean``,
+    ``current`` and registered ones) as ``getattr(HistoryBuffer, name)``. A general ``getattr``
+    would let a pickle walk to ``__globals__`` and run code, so anything else is refused.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    if owner is HistoryBuffer and not name.startswith("_") and callable(getattr(owner, name, None)):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f"refused getattr({getattr(owner, '__name__', type(owner).__name__)}, {name!r}) in a "
+        "checkpoint: only mmengine HistoryBuffer statistics methods may be looked up"
+    )
 
 
 def _checkpoint_safe_globals() -> list:
@@ -118,6 +139,7 @@ def _checkpoint_safe_globals() -> list:
     numpy_scalar_types += [np.uint16, np.uint32, np.uint64, np.float16, np.float32, np.float64]
     allowed = [
         HistoryBuffer,
+        (_history_buffer_method, "builtins.getattr"),
         np.ndarray,
         np.dtype,
         np._core.multiarray._reconstruct,

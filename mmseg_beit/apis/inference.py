@@ -1,0 +1,140 @@
+"""Build a segmentor from a config (+ checkpoint) and run it on images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from torch import nn
+
+from mmseg_beit.checkpoint.loading import load_file, state_dict_of
+from mmseg_beit.checkpoint.pretrained import load_state_dict_checked
+from mmseg_beit.registry import DATASETS, MODELS
+
+ImageLike = str | os.PathLike | np.ndarray
+
+
+@dataclass
+class Prediction:
+    """One image's result at its original size.
+
+    Attributes:
+        labels: (H, W) int64 class indices (0-based, as the model predicts them).
+        probs: (num_classes, H, W) float32 softmax probabilities, or None if not asked for.
+    """
+
+    labels: np.ndarray
+    probs: np.ndarray | None = None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Reads any common image as 8-bit BGR: grayscale, RGBA, 16-bit, EXIF-rotated.
+
+    Raises:
+        ValueError: If the file is missing or cannot be decoded, naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such image file")
+    # IMREAD_COLOR applies EXIF orientation, drops alpha, expands gray and scales 16-bit to 8.
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    return image
+
+
+def _as_bgr(image: ImageLike) -> np.ndarray:
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    if hasattr(image, "convert"):  # PIL image
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"))[..., ::-1])
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    elif array.shape[-1] == 4:
+        array = array[..., :3]
+    if array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def _dataset_meta(cfg: Config, checkpoint: dict | None) -> dict:
+    meta = (checkpoint or {}).get("meta", {}) if isinstance(checkpoint, dict) else {}
+    if "dataset_meta" in meta:
+        return dict(meta["dataset_meta"])
+    if "CLASSES" in meta:
+        return {"classes": meta["CLASSES"], "palette": meta.get("PALETTE")}
+    dataset_type = cfg.get("test_dataloader", {}).get("dataset", {}).get("type")
+    dataset_cls = DATASETS.get(dataset_type) if dataset_type else None
+    return dict(getattr(dataset_cls, "METAINFO", {}))
+
+
+def load_segmentor(
+    config: str | os.PathLike | Config,
+    checkpoint: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    cfg_options: dict | None = None,
+) -> nn.Module:
+    """Builds the segmentor of ``config`` in eval mode and loads ``checkpoint`` strictly.
+
+    Class names and palette come from the checkpoint's ``meta`` (mmseg 1.x or 0.x style) or
+    else from the config's test dataset class. SyncBN becomes BN off the GPU.
+
+    Raises:
+        mmseg_beit.checkpoint.CheckpointError: Unreadable, unsafe or non-fitting checkpoint.
+    """
+    cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.model.pop("pretrained", None)
+    cfg.model.train_cfg = None
+    if "init_cfg" in cfg.model.get("backbone", {}):
+        cfg.model.backbone.init_cfg = None
+    init_default_scope(cfg.get("default_scope", "mmseg_beit"))
+    model = MODELS.build(cfg.model)
+    raw = None
+    if checkpoint is not None:
+        raw = load_file(checkpoint)
+        state = state_dict_of(raw, checkpoint)
+        load_state_dict_checked(model, state, str(checkpoint), strict=True)
+    else:
+        model.init_weights()
+    model.cfg = cfg
+    model.dataset_meta = _dataset_meta(cfg, raw)
+    if torch.device(device).type != "cuda":
+        model = revert_sync_batchnorm(model)
+    return model.to(device).eval()
+
+
+@torch.no_grad()
+def segment(
+    model: nn.Module, images: ImageLike | Sequence[ImageLike], with_probs: bool = False
+) -> list[Prediction]:
+    """Runs the model's test pipeline and test mode (whole or sliding window) on images.
+
+    Args:
+        model: A segmentor from :func:`load_segmentor`.
+        images: One or several paths, BGR / gray / RGBA arrays (uint8 or uint16) or PIL images.
+        with_probs: Also return per-class probabilities.
+    """
+    from mmseg.apis import inference_model
+
+    single = isinstance(images, (str, os.PathLike, np.ndarray)) or hasattr(images, "convert")
+    batch = [images] if single else list(images)
+    results = inference_model(model, [_as_bgr(image) for image in batch])
+    predictions = []
+    for result in results if isinstance(results, list) else [results]:
+        labels = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
+        probs = None
+        if with_probs:
+            probs = result.seg_logits.data.float().softmax(dim=0).cpu().numpy()
+        predictions.append(Prediction(labels, probs))
+    return predictions
