@@ -108,7 +108,10 @@ class BEiT(BaseModule):
         norm_cfg = norm_cfg or dict(type="LN", eps=1e-6)
         act_cfg = act_cfg or dict(type="GELU")
         if qv_bias is not None:
-            qkv_bias = "qv" if qv_bias else "none"
+            alias = "qv" if qv_bias else "none"
+            if qkv_bias not in ("qv", alias):
+                raise ValueError(f"qv_bias={qv_bias} contradicts qkv_bias={qkv_bias!r}; set one")
+            qkv_bias = alias
         if not -1 <= frozen_stages <= num_layers:
             raise ValueError(f"frozen_stages must be in [-1, {num_layers}], got {frozen_stages}")
         self.img_size = _pair(img_size)
