@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 import mmseg_beit  # noqa: F401  (applies compat, registers modules)
+
+init_default_scope("mmseg_beit")  # as every config of this repo does
 
 REPO = Path(__file__).resolve().parents[1]
 ADE_SAMPLES = REPO.parent / "shared" / "data" / "ade20k_samples"

@@ -69,7 +69,9 @@ def main() -> None:
     iters = args.iters or cfg.train_cfg.max_iters
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters + 1  # evaluate once, below, with the test loop
-    cfg.param_scheduler[-1].end = iters
+    warmup, decay = cfg.param_scheduler
+    warmup.end = decay.begin = min(warmup.end, max(1, iters // 10))
+    decay.end = iters
 
     runner = Runner.from_cfg(cfg)
     runner.train()
