@@ -7,12 +7,14 @@ final ``norm`` are kept for ViT-mode checkpoints.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
 import torch
 
-from mmseg_beit.checkpoint.loading import CheckpointError
+from mmseg_beit.checkpoint.loading import CheckpointError, atomic_save, load_file, state_dict_of
+from mmseg_beit.models.utils.relative_position import grid_of_table
 
 _SHARED_TABLE = "rel_pos_bias.relative_position_bias_table"
 # Official / timm names inside a block -> mmseg names.
@@ -110,3 +112,37 @@ def convert_backbone(
         for layer in layers:
             out.setdefault(f"layers.{layer}.attn.relative_position_bias_table", shared.clone())
     return Conversion(out, source_format, sorted(dropped), shared is not None)
+
+
+def describe(conversion: Conversion) -> str:
+    """One paragraph: layers, width, heads, table grid, what was dropped or expanded."""
+    state = conversion.state_dict
+    layers = {int(k.split(".")[1]) for k in state if k.startswith("layers.")}
+    width = state["cls_token"].shape[-1] if "cls_token" in state else "?"
+    table = state.get("layers.0.attn.relative_position_bias_table")
+    if table is not None:
+        grid = "x".join(map(str, grid_of_table(table.shape[0])))
+        heads = table.shape[1]
+        shared = " (expanded from one shared table)" if conversion.expanded_shared_table else ""
+        position = f"relative tables for a {grid} grid{shared}"
+    else:
+        heads = "?"
+        position = "no relative tables"
+    dropped = ", ".join(conversion.dropped[:6]) + (" ..." if len(conversion.dropped) > 6 else "")
+    return (
+        f"{conversion.source_format} checkpoint: {len(layers)} layers, width {width}, "
+        f"{heads} heads, {position}; {len(state)} tensors kept, "
+        f"{len(conversion.dropped)} dropped ({dropped or 'none'})"
+    )
+
+
+def convert_official_file(src: str | os.PathLike, dst: str | os.PathLike) -> Conversion:
+    """Reads an official / timm / mmpretrain BEiT file and writes this package's backbone keys.
+
+    The output (``{'state_dict': ..., 'meta': ...}``, written atomically) loads with
+    ``BEiT(init_cfg=dict(type='Pretrained', checkpoint=dst))``.
+    """
+    conversion = convert_backbone(state_dict_of(load_file(src), src))
+    meta = {"converted_from": str(src), "source_format": conversion.source_format}
+    atomic_save({"state_dict": conversion.state_dict, "meta": meta}, dst)
+    return conversion
