@@ -39,11 +39,19 @@ def _randomize_hf(model):
 @pytest.fixture(scope="module")
 def hf_segmentation(tmp_path_factory):
     config = transformers.BeitConfig(
-        **TINY, image_size=64, out_indices=[2, 3, 4, 5], use_relative_position_bias=True,
-        use_auxiliary_head=True, auxiliary_channels=16, auxiliary_num_convs=1,
-        auxiliary_concat_input=False, num_labels=5, pool_scales=[1, 2, 3, 6],
-        id2label={i: f"class{i}" for i in range(5)}, label2id={f"class{i}": i for i in range(5)},
-    )  # fmt: skip
+        **TINY,
+        image_size=64,
+        out_indices=[2, 3, 4, 5],
+        use_relative_position_bias=True,
+        use_auxiliary_head=True,
+        auxiliary_channels=16,
+        auxiliary_num_convs=1,
+        auxiliary_concat_input=False,
+        num_labels=5,
+        pool_scales=[1, 2, 3, 6],
+        id2label={i: f"class{i}" for i in range(5)},
+        label2id={f"class{i}": i for i in range(5)},
+    )
     model = _randomize_hf(transformers.BeitForSemanticSegmentation(config))
     folder = tmp_path_factory.mktemp("hf_seg")
     model.save_pretrained(folder)

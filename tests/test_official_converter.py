@@ -70,10 +70,16 @@ def official(request, tmp_path_factory):
     """(transformers model, official checkpoint path) with random weights."""
     shared = request.param == "shared"
     config = transformers.BeitConfig(
-        hidden_size=32, num_hidden_layers=4, num_attention_heads=4, intermediate_size=64,
-        image_size=64, patch_size=16, use_mask_token=shared,
-        use_shared_relative_position_bias=shared, use_relative_position_bias=not shared,
-    )  # fmt: skip
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=64,
+        image_size=64,
+        patch_size=16,
+        use_mask_token=shared,
+        use_shared_relative_position_bias=shared,
+        use_relative_position_bias=not shared,
+    )
     cls = transformers.BeitForMaskedImageModeling if shared else transformers.BeitModel
     model = cls(config).eval()
     generator = torch.Generator().manual_seed(1)
@@ -121,8 +127,16 @@ def test_converted_official_checkpoint_gives_reference_features(official, tmp_pa
         if k.startswith(("blocks.", "mask_token", "lm_head", "norm.", "rel_pos_bias"))
     ]
 
-    backbone = BEiT(img_size=64, embed_dims=32, num_layers=4, num_heads=4, mlp_ratio=2, out_indices=[0, 1, 3],
-                    norm_cfg=dict(type="LN", eps=1e-12), init_cfg=dict(type="Pretrained", checkpoint=str(dst)))  # fmt: skip
+    backbone = BEiT(
+        img_size=64,
+        embed_dims=32,
+        num_layers=4,
+        num_heads=4,
+        mlp_ratio=2,
+        out_indices=[0, 1, 3],
+        norm_cfg=dict(type="LN", eps=1e-12),
+        init_cfg=dict(type="Pretrained", checkpoint=str(dst)),
+    )
     backbone.load_state_dict(state, strict=True)  # exactly the backbone's keys, nothing stale
     backbone.eval()
     x = torch.randn(2, 3, 64, 64)
@@ -132,9 +146,15 @@ def test_converted_official_checkpoint_gives_reference_features(official, tmp_pa
 
 
 def test_official_checkpoint_initialises_a_larger_model_with_legacy_resize(official):
-    hf, path, _ = official
-    backbone = BEiT(img_size=96, embed_dims=32, num_layers=4, num_heads=4, mlp_ratio=2,
-                    init_cfg=dict(type="Pretrained", checkpoint=str(path)))  # fmt: skip
+    _, path, _ = official
+    backbone = BEiT(
+        img_size=96,
+        embed_dims=32,
+        num_layers=4,
+        num_heads=4,
+        mlp_ratio=2,
+        init_cfg=dict(type="Pretrained", checkpoint=str(path)),
+    )
     backbone.init_weights()  # straight from the official file: converted and resized on load
     source = torch.load(path, weights_only=True)["model"]
     table_key = "blocks.2.attn.relative_position_bias_table"
@@ -164,9 +184,13 @@ def test_mmpretrain_layout_with_shared_table():
     assert detect_format(state) == "mmpretrain"
     conversion = convert_backbone(state)
     assert set(conversion.state_dict) == {
-        "cls_token", "patch_embed.projection.weight", "layers.0.ln1.weight", "layers.1.ln1.weight",
-        "layers.0.attn.relative_position_bias_table", "layers.1.attn.relative_position_bias_table",
-    }  # fmt: skip
+        "cls_token",
+        "patch_embed.projection.weight",
+        "layers.0.ln1.weight",
+        "layers.1.ln1.weight",
+        "layers.0.attn.relative_position_bias_table",
+        "layers.1.attn.relative_position_bias_table",
+    }
     torch.testing.assert_close(
         conversion.state_dict["layers.1.attn.relative_position_bias_table"], table
     )
@@ -191,8 +215,14 @@ def test_unknown_layout_is_refused_and_nothing_is_written(tmp_path):
 
 def test_patch_size_mismatch_is_a_clear_error(official):
     _, path, _ = official
-    backbone = BEiT(img_size=64, patch_size=8, embed_dims=32, num_layers=4, num_heads=4,
-                    init_cfg=dict(type="Pretrained", checkpoint=str(path)))  # fmt: skip
+    backbone = BEiT(
+        img_size=64,
+        patch_size=8,
+        embed_dims=32,
+        num_layers=4,
+        num_heads=4,
+        init_cfg=dict(type="Pretrained", checkpoint=str(path)),
+    )
     with pytest.raises(
         CheckpointError, match=r"patch size \(16, 16\) does not match the model's \(8, 8\)"
     ):

@@ -82,8 +82,16 @@ def test_interrupted_run_resumes_to_the_same_weights(toy_root, tmp_path):
 
 def test_quickstart_trains_evaluates_and_draws(toy_root, tmp_path):
     work_dir = tmp_path / "quick"
-    command = [sys.executable, str(REPO / "tools/quickstart.py"), "--iters", "12",
-               "--work-dir", str(work_dir), "--data-root", str(toy_root)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(REPO / "tools/quickstart.py"),
+        "--iters",
+        "12",
+        "--work-dir",
+        str(work_dir),
+        "--data-root",
+        str(toy_root),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "quickstart: mIoU" in out.stdout
