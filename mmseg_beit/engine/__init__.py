@@ -1,1 +1,5 @@
-"""Training-side components (optimiser constructors)."""
+"""Training-side components: the layer-decay optimiser constructor."""
+
+from mmseg_beit.engine.optimizers import LayerDecayOptimizerConstructor
+
+__all__ = ["LayerDecayOptimizerConstructor"]

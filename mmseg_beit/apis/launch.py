@@ -1,0 +1,43 @@
+"""Shared set-up of the training and test tools: config overrides and CPU-friendly launching."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+
+def replace_sync_bn(node):
+    """Turns every ``SyncBN`` norm config into ``BN`` (for runs without CUDA)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "type" and value == "SyncBN":
+                node[key] = "BN"
+            else:
+                replace_sync_bn(value)
+    elif isinstance(node, list):
+        for value in node:
+            replace_sync_bn(value)
+    return node
+
+
+def prepare_launch(cfg: Config, launcher: str) -> Config:
+    """Sets the launcher; without CUDA, uses gloo, plain BN and CPU-only DDP.
+
+    mmengine's own ``init_dist`` calls ``torch.cuda.set_device``, so on CPU the process group is
+    started here (mmengine then finds it and skips its own start).
+    """
+    cfg.launcher = launcher
+    if torch.cuda.is_available():
+        return cfg
+    replace_sync_bn(cfg.model)
+    if launcher == "none":
+        return cfg
+    cfg.env_cfg = ConfigDict(cfg.get("env_cfg", {}))
+    cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "gloo"
+    cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None)
+    if launcher == "pytorch" and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="gloo")
+    os.environ.setdefault("LOCAL_RANK", "0")
+    return cfg

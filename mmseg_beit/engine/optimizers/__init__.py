@@ -1,0 +1,3 @@
+from mmseg_beit.engine.optimizers.layer_decay import LayerDecayOptimizerConstructor
+
+__all__ = ["LayerDecayOptimizerConstructor"]

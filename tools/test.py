@@ -1,0 +1,80 @@
+"""Evaluates a checkpoint (sliding window / whole; multi-scale + flip with --tta or *_ms configs).
+
+    python tools/test.py CONFIG CHECKPOINT [--eval mIoU [mDice mFscore]] [--tta] [--out DIR]
+                         [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v]
+    tools/dist_test.sh CONFIG CHECKPOINT GPUS [args]
+
+--out writes label PNGs in ADE20K convention (0 = other, classes 1..N); --show-dir writes
+pictures of the predictions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmseg_beit  # noqa: F401  (stack fixes, registries)
+from mmseg_beit.apis.launch import prepare_launch
+
+METRICS = ("mIoU", "mDice", "mFscore")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("config")
+    parser.add_argument("checkpoint")
+    parser.add_argument(
+        "--eval", nargs="+", choices=METRICS, help="metrics (default: the config's)"
+    )
+    parser.add_argument("--tta", action="store_true", help="multi-scale + flip test")
+    parser.add_argument("--out", help="folder for label PNGs")
+    parser.add_argument("--show-dir", help="folder for pictures of the predictions")
+    parser.add_argument("--work-dir")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
+    return parser.parse_args()
+
+
+def use_tta(cfg: Config) -> None:
+    """Test with ``tta_pipeline`` through ``tta_model`` (SegTTAModel fuses all views)."""
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = (
+        args.work_dir
+        or cfg.get("work_dir")
+        or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0])
+    )
+    cfg.load_from = args.checkpoint
+    if args.eval:
+        cfg.test_evaluator.iou_metrics = list(args.eval)
+    if args.out:
+        cfg.test_evaluator.output_dir = args.out
+        cfg.test_evaluator.keep_results = True
+    if args.show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.draw = True
+        hook.interval = 1
+        cfg.visualizer.save_dir = args.show_dir
+        cfg.visualizer.vis_backends = [dict(type="LocalVisBackend")]
+    if args.tta or cfg.get("multi_scale_test", False):
+        use_tta(cfg)
+    prepare_launch(cfg, args.launcher)
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == "__main__":
+    main()
