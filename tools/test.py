@@ -17,7 +17,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
-from mmseg_beit.apis.launch import prepare_launch
+from mmseg_beit.apis.launch import enable_tta, prepare_launch
 
 METRICS = ("mIoU", "mDice", "mFscore")
 
@@ -39,13 +39,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
     return parser.parse_args()
-
-
-def use_tta(cfg: Config) -> None:
-    """Test with ``tta_pipeline`` through ``tta_model`` (SegTTAModel fuses all views)."""
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    cfg.tta_model.module = cfg.model
-    cfg.model = cfg.tta_model
 
 
 def main() -> None:
@@ -71,7 +64,7 @@ def main() -> None:
         cfg.visualizer.save_dir = args.show_dir
         cfg.visualizer.vis_backends = [dict(type="LocalVisBackend")]
     if args.tta or cfg.get("multi_scale_test", False):
-        use_tta(cfg)
+        enable_tta(cfg)
     prepare_launch(cfg, args.launcher)
     Runner.from_cfg(cfg).test()
 

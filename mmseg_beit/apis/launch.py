@@ -22,6 +22,14 @@ def replace_sync_bn(node):
     return node
 
 
+def enable_tta(cfg: Config) -> Config:
+    """Tests with ``tta_pipeline`` through ``tta_model`` (SegTTAModel averages the views)."""
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+    return cfg
+
+
 def prepare_launch(cfg: Config, launcher: str) -> Config:
     """Sets the launcher; without CUDA, uses gloo, plain BN and CPU-only DDP.
 
