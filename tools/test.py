@@ -4,8 +4,8 @@
                          [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v]
     tools/dist_test.sh CONFIG CHECKPOINT GPUS [args]
 
---out writes label PNGs in ADE20K convention (0 = other, classes 1..N); --show-dir writes
-pictures of the predictions.
+--out writes label PNGs in ADE20K convention (0 = other, classes 1..N); --show-dir writes, as
+tools/infer.py does, NAME_overlay.png (colours and a legend) and NAME.png (labels) per image.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--tta", action="store_true", help="multi-scale + flip test")
     parser.add_argument("--out", help="folder for label PNGs")
-    parser.add_argument("--show-dir", help="folder for pictures of the predictions")
+    parser.add_argument("--show-dir", help="folder for overlay pictures (+ label PNGs)")
     parser.add_argument("--work-dir")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
@@ -58,11 +58,10 @@ def main() -> None:
         cfg.test_evaluator.output_dir = args.out
         cfg.test_evaluator.keep_results = True
     if args.show_dir:
-        hook = cfg.default_hooks.visualization
-        hook.draw = True
-        hook.interval = 1
-        cfg.visualizer.save_dir = args.show_dir
-        cfg.visualizer.vis_backends = [dict(type="LocalVisBackend")]
+        cfg.custom_hooks = [
+            *cfg.get("custom_hooks", []),
+            dict(type="PredictionWriterHook", out_dir=args.show_dir),
+        ]
     if args.tta or cfg.get("multi_scale_test", False):
         enable_tta(cfg)
     prepare_launch(cfg, args.launcher)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
@@ -77,16 +79,40 @@ def _dataset_meta(cfg: Config, checkpoint: dict | None) -> dict:
     return dict(getattr(dataset_cls, "METAINFO", {}))
 
 
+def _without_annotations(steps: list) -> list:
+    """The pipeline minus LoadAnnotations, also inside TestTimeAug's alternatives."""
+    kept = []
+    for step in steps:
+        if step.get("type") == "LoadAnnotations":
+            continue
+        if step.get("type") == "TestTimeAug":
+            step = dict(step, transforms=[_without_annotations(t) for t in step["transforms"]])
+            step["transforms"] = [t for t in step["transforms"] if t]
+        kept.append(step)
+    return kept
+
+
+def _build_pipeline(cfg: Config, tta: bool) -> Compose:
+    if tta and "tta_pipeline" not in cfg:
+        raise ValueError(f"{cfg.filename}: no tta_pipeline for multi-scale + flip inference")
+    steps = _without_annotations(copy.deepcopy(cfg.tta_pipeline if tta else cfg.test_pipeline))
+    steps[0] = dict(type="LoadImageFromNDArray")
+    return Compose(steps)
+
+
 def load_segmentor(
     config: str | os.PathLike | Config,
     checkpoint: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
     cfg_options: dict | None = None,
+    tta: bool = False,
 ) -> nn.Module:
     """Builds the segmentor of ``config`` in eval mode and loads ``checkpoint`` strictly.
 
     Class names and palette come from the checkpoint's ``meta`` (mmseg 1.x or 0.x style) or
-    else from the config's test dataset class. SyncBN becomes BN off the GPU.
+    else from the config's test dataset class. SyncBN becomes BN off the GPU. With ``tta``,
+    :func:`segment` averages the softmax scores of the config's ``tta_pipeline`` views
+    (multi-scale + flip).
 
     Raises:
         mmseg_beit.checkpoint.CheckpointError: Unreadable, unsafe or non-fitting checkpoint.
@@ -109,6 +135,8 @@ def load_segmentor(
         model.init_weights()
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, raw)
+    model.inference_pipeline = _build_pipeline(cfg, tta)
+    model.tta = tta
     if torch.device(device).type != "cuda":
         model = revert_sync_batchnorm(model)
     return model.to(device).eval()
@@ -124,17 +152,23 @@ def segment(
         model: A segmentor from :func:`load_segmentor`.
         images: One or several paths, BGR / gray / RGBA arrays (uint8 or uint16) or PIL images.
         with_probs: Also return per-class probabilities.
-    """
-    from mmseg.apis import inference_model
 
+    Returns:
+        One :class:`Prediction` per image, at the image's original size.
+    """
     single = isinstance(images, (str, os.PathLike, np.ndarray)) or hasattr(images, "convert")
-    batch = [images] if single else list(images)
-    results = inference_model(model, [_as_bgr(image) for image in batch])
     predictions = []
-    for result in results if isinstance(results, list) else [results]:
-        labels = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
-        probs = None
-        if with_probs:
-            probs = result.seg_logits.data.float().softmax(dim=0).cpu().numpy()
-        predictions.append(Prediction(labels, probs))
+    for image in [images] if single else images:
+        item = model.inference_pipeline(dict(img=_as_bgr(image)))
+        if model.tta:
+            views = list(zip(item["inputs"], item["data_samples"]))
+        else:
+            views = [(item["inputs"], item["data_samples"])]
+        probs = 0
+        for inputs, sample in views:
+            result = model.test_step(dict(inputs=[inputs], data_samples=[sample]))[0]
+            probs = probs + result.seg_logits.data.float().softmax(dim=0)
+        probs = probs / len(views)
+        labels = probs.argmax(dim=0).cpu().numpy().astype(np.int64)
+        predictions.append(Prediction(labels, probs.cpu().numpy() if with_probs else None))
     return predictions

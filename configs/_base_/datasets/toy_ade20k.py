@@ -43,3 +43,19 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
 test_evaluator = val_evaluator
+# Multi-scale + flip for --tta (no minimum size: toy images are smaller than the crop).
+tta_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(
+        type="TestTimeAug",
+        transforms=[
+            [dict(type="ResizeWithMinSize", scale=(512, 128), ratio=r) for r in (0.75, 1.0, 1.25)],
+            [
+                dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+                dict(type="RandomFlip", prob=1.0, direction="horizontal"),
+            ],
+            [dict(type="LoadAnnotations", reduce_zero_label=True)],
+            [dict(type="PackSegInputs")],
+        ],
+    ),
+]

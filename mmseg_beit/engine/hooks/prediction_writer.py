@@ -1,0 +1,45 @@
+"""A test hook writing, per image, the same files as ``tools/infer.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmseg_beit.apis.files import save_prediction
+from mmseg_beit.apis.inference import read_image
+from mmseg_beit.registry import HOOKS
+
+
+@HOOKS.register_module()
+class PredictionWriterHook(Hook):
+    """Writes ``NAME_overlay.png`` (with a legend) and ``NAME.png`` (labels) for test images.
+
+    Args:
+        out_dir: Output folder.
+        opacity: Weight of the label colours in the overlay.
+    """
+
+    priority = "LOW"
+
+    def __init__(self, out_dir: str, opacity: float = 0.5) -> None:
+        self.out_dir = out_dir
+        self.opacity = opacity
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        meta = getattr(model, "dataset_meta", None) or runner.test_dataloader.dataset.metainfo
+        for sample in outputs or []:
+            image_rgb = read_image(sample.img_path)[..., ::-1]
+            labels = sample.pred_sem_seg.data[0].cpu().numpy()
+            name = Path(sample.img_path).stem
+            save_prediction(
+                self.out_dir,
+                name,
+                image_rgb,
+                labels,
+                meta["classes"],
+                meta["palette"],
+                self.opacity,
+            )

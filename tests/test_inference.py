@@ -1,0 +1,205 @@
+"""Inference for people: the Python API, tools/infer.py, test.py --show-dir, odd image files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import REPO
+from mmengine.config import Config
+from PIL import Image
+
+from mmseg_beit.apis import load_segmentor, read_image, segment
+from mmseg_beit.checkpoint import CheckpointError
+
+CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """Random weights of the toy config, saved as a full segmentor checkpoint."""
+    model = load_segmentor(CONFIG)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
+    path = tmp_path_factory.mktemp("ckpt") / "toy.pth"
+    torch.save(
+        {"state_dict": model.state_dict(), "meta": {"dataset_meta": model.dataset_meta}}, path
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(checkpoint):
+    return load_segmentor(CONFIG, checkpoint)
+
+
+def test_paths_arrays_and_pil_images_give_the_same_result(model, toy_root):
+    path = sorted((toy_root / "images" / "validation").glob("*.jpg"))[0]
+    bgr = read_image(path)
+    by_path, by_array, by_pil = (
+        segment(model, x, with_probs=True)[0] for x in (path, bgr, Image.fromarray(bgr[..., ::-1]))
+    )
+    assert by_path.labels.shape == bgr.shape[:2]
+    np.testing.assert_array_equal(by_path.labels, by_array.labels)
+    np.testing.assert_array_equal(by_path.labels, by_pil.labels)
+    probs = by_path.probs
+    assert probs.shape == (5, *bgr.shape[:2])
+    np.testing.assert_allclose(probs.sum(0), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(probs.argmax(0), by_path.labels)
+
+
+def test_tta_averages_the_views(checkpoint, toy_root):
+    cfg = Config.fromfile(str(CONFIG))
+    cfg.tta_pipeline[1].transforms[0] = [
+        dict(type="ResizeWithMinSize", scale=(512, 128), ratio=1.0)
+    ]
+    plain = load_segmentor(cfg, checkpoint)
+    tta = load_segmentor(cfg, checkpoint, tta=True)
+    image = read_image(sorted((toy_root / "images" / "validation").glob("*.jpg"))[1])
+    resized = cv2.resize(image, _tta_size(image))
+    direct = segment(plain, resized, with_probs=True)[0].probs
+    flipped = segment(plain, resized[:, ::-1].copy(), with_probs=True)[0].probs[:, :, ::-1]
+    expected = (direct + flipped) / 2  # at the resized scale; TTA returns the original size
+    expected = np.stack(
+        [cv2.resize(c, image.shape[1::-1], interpolation=cv2.INTER_LINEAR) for c in expected]
+    )
+    got = segment(tta, image, with_probs=True)[0].probs
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).mean() < 0.02  # same fusion; only the final resampling differs
+
+
+def _tta_size(image):
+    from mmseg_beit.datasets import ResizeWithMinSize
+
+    return ResizeWithMinSize(scale=(512, 128)).target_size(*image.shape[:2])
+
+
+def test_grayscale_rgba_16bit_and_exif_rotated_files(model, toy_root, tmp_path):
+    bgr = read_image(sorted((toy_root / "images" / "validation").glob("*.jpg"))[0])
+    h, w = bgr.shape[:2]
+    cv2.imwrite(str(tmp_path / "gray.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(tmp_path / "rgba.png"), np.dstack([bgr, np.full((h, w), 9, np.uint8)]))
+    cv2.imwrite(str(tmp_path / "deep.png"), bgr.astype(np.uint16) * 257)
+    cv2.imwrite(str(tmp_path / "plain.png"), bgr)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    Image.fromarray(bgr[..., ::-1]).save(tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=95)
+
+    plain = segment(model, tmp_path / "plain.png")[0].labels
+    assert segment(model, tmp_path / "gray.png")[0].labels.shape == (h, w)
+    np.testing.assert_array_equal(segment(model, tmp_path / "rgba.png")[0].labels, plain)
+    np.testing.assert_array_equal(segment(model, tmp_path / "deep.png")[0].labels, plain)
+    assert read_image(tmp_path / "rotated.jpg").shape[:2] == (w, h)  # displayed orientation
+    assert segment(model, tmp_path / "rotated.jpg")[0].labels.shape == (w, h)
+    with pytest.raises(ValueError, match=r"nothing\.png: no such image file"):
+        read_image(tmp_path / "nothing.png")
+
+
+def test_large_image_goes_through_sliding_windows(model):
+    image = np.random.default_rng(0).integers(0, 255, (613, 907, 3), dtype=np.uint8)
+    crops = []
+    backbone = model.backbone
+    handle = backbone.register_forward_hook(
+        lambda m, args, out: crops.append(args[0].shape[-2:]) and None
+    )
+    labels = segment(model, image)[0].labels
+    handle.remove()
+    assert labels.shape == (613, 907)
+    assert len(crops) > 20 and all(tuple(c) == (128, 128) for c in crops)
+
+
+def test_wrong_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.pth"
+    torch.save({"state_dict": {"backbone.cls_token": torch.zeros(1, 1, 8)}}, bad)
+    with pytest.raises(CheckpointError, match=r"bad\.pth: does not fit EncoderDecoder"):
+        load_segmentor(CONFIG, bad)
+
+
+def test_infer_tool_end_to_end(checkpoint, toy_root, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    glob = str(toy_root / "images" / "validation" / "toy_0000[01].jpg")
+    out_dir = tmp_path / "out"
+    command = [
+        sys.executable,
+        str(REPO / "tools/infer.py"),
+        str(tmp_path / "in"),
+        glob,
+        "--config",
+        str(CONFIG),
+        "--checkpoint",
+        str(checkpoint),
+        "--out-dir",
+        str(out_dir),
+        "--opacity",
+        "0.7",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1  # one unreadable file, the rest still processed
+    assert "broken.jpg: not a readable image" in result.stderr
+    assert "2 images in" in result.stdout and "s per image" in result.stdout
+    assert "classes found" in result.stdout and "3/3" in result.stdout  # progress bar
+    for name in ("toy_00000", "toy_00001"):
+        overlay = cv2.imread(str(out_dir / f"{name}_overlay.png"))
+        labels = cv2.imread(str(out_dir / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        image = cv2.imread(str(toy_root / "images" / "validation" / f"{name}.jpg"))
+        assert labels.shape == image.shape[:2] and labels.dtype == np.uint8
+        assert set(np.unique(labels)) <= set(range(1, 6))  # ADE20K convention: class i as i + 1
+        assert overlay.shape[0] == image.shape[0] and overlay.shape[1] > image.shape[1]  # + legend
+
+
+def test_test_tool_show_dir_and_out(checkpoint, toy_root, tmp_path):
+    command = [
+        sys.executable,
+        str(REPO / "tools/test.py"),
+        str(CONFIG),
+        str(checkpoint),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--show-dir",
+        str(tmp_path / "show"),
+        "--out",
+        str(tmp_path / "labels"),
+        "--cfg-options",
+        f"test_dataloader.dataset.data_root={toy_root}",
+        "default_hooks.logger.interval=1",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Iter(test) [1/4]    eta:" in result.stdout + result.stderr  # progress with an ETA
+    shown = sorted(p.name for p in (tmp_path / "show").iterdir())
+    assert shown == sorted([f"toy_0000{i}{s}.png" for i in range(4) for s in ("", "_overlay")])
+    for i in range(4):
+        np.testing.assert_array_equal(
+            cv2.imread(str(tmp_path / "show" / f"toy_0000{i}.png"), cv2.IMREAD_UNCHANGED),
+            cv2.imread(str(tmp_path / "labels" / f"toy_0000{i}.png"), cv2.IMREAD_UNCHANGED),
+        )
+
+
+def test_mmseg_inferencer_works_with_our_configs(checkpoint, toy_root):
+    from mmseg.apis import MMSegInferencer
+
+    inferencer = MMSegInferencer(model=str(CONFIG), weights=str(checkpoint), device="cpu")
+    image = read_image(sorted((toy_root / "images" / "validation").glob("*.jpg"))[0])
+    result = inferencer(image, return_datasamples=True)
+    model = load_segmentor(CONFIG, checkpoint)
+    np.testing.assert_array_equal(
+        result.pred_sem_seg.data[0].numpy(), segment(model, image)[0].labels
+    )
+
+
+def test_real_ade20k_samples_at_their_own_size(model, ade_samples):
+    for path in sorted((ade_samples / "images").glob("*.jpg")):
+        image = read_image(path)
+        labels = segment(model, path)[0].labels
+        assert labels.shape == image.shape[:2]
+        annotation = cv2.imread(
+            str(ade_samples / "annotations" / f"{path.stem}.png"), cv2.IMREAD_UNCHANGED
+        )
+        assert annotation.shape == image.shape[:2] and annotation.max() <= 150
