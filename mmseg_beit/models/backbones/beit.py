@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -11,11 +12,26 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import kaiming_init, trunc_normal_
 from mmseg.models.utils import PatchEmbed
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
 from mmseg_beit.models.layers.attention import QKVBias
 from mmseg_beit.models.layers.transformer_block import TransformerBlock
+from mmseg_beit.models.utils.precision import autocast, check_autocast
 from mmseg_beit.registry import MODELS
+
+
+def _sdpa_backends(names: Sequence[str] | None, rel_pos_bias: bool) -> list | None:
+    if names is None:
+        return None
+    known = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION}
+    known |= {"cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(f"sdpa_backends must name some of {sorted(known)}, got {list(names)}")
+    if rel_pos_bias and list(names) == ["flash"]:
+        raise ValueError("the flash backend takes no attention bias; add 'efficient' or 'math'")
+    return [known[n] for n in names]
 
 
 def _pair(size: int | Sequence[int]) -> tuple[int, int]:
@@ -75,6 +91,11 @@ class BEiT(BaseModule):
         norm_eval: Keep normalisation layers in eval mode while training. LayerNorm has no
             running statistics, so this only matters for other norm types in ``norm_cfg``.
         with_cp: Activation checkpointing of every block while training (saves memory).
+        autocast: Run the encoder in 'bf16' or 'fp16' autocast (features returned in fp32).
+        sdpa_backends: Restrict scaled_dot_product_attention to these backends, from
+            'flash', 'efficient', 'cudnn', 'math' (flash takes no bias: ViT mode only).
+            None lets PyTorch choose.
+        compile: ``torch.compile`` every block (compiled on first use of each input size).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)``:
             official, mmpretrain, Hugging Face or mmseg weights, tables resized to ``img_size``.
     """
@@ -102,6 +123,9 @@ class BEiT(BaseModule):
         frozen_stages: int = -1,
         norm_eval: bool = False,
         with_cp: bool = False,
+        autocast: str | None = None,
+        sdpa_backends: Sequence[str] | None = None,
+        compile: bool = False,
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -123,6 +147,8 @@ class BEiT(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        self.autocast = check_autocast(autocast)
+        self.sdpa_backends = _sdpa_backends(sdpa_backends, rel_pos_bias)
 
         self.patch_embed = PatchEmbed(
             in_channels=in_channels,
@@ -155,6 +181,9 @@ class BEiT(BaseModule):
             for rate in rates
         )
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if final_norm else None
+        if compile:
+            for layer in self.layers:
+                layer.compile()
         self._freeze()
 
     @staticmethod
@@ -231,6 +260,12 @@ class BEiT(BaseModule):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Encodes (B, C, H, W) images into one (B, embed_dims, ceil(H/16), ceil(W/16)) map per
         entry of ``out_indices``."""
+        kernels = sdpa_kernel(self.sdpa_backends) if self.sdpa_backends else nullcontext()
+        with kernels, autocast(self.autocast, inputs.device.type):
+            features = self._encode(inputs)
+        return tuple(f.float() for f in features)
+
+    def _encode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x, hw = self.patch_embed(inputs)
         grid = (int(hw[0]), int(hw[1]))
         batch = x.shape[0]

@@ -56,7 +56,3 @@ class FCNHead(ConvDecodeHead):
         if self.conv_cat is not None:
             feats = self.conv_cat(torch.cat([x, feats], dim=1))
         return feats
-
-    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Per-pixel class logits at the selected level's resolution."""
-        return self.cls_seg(self._forward_feature(inputs))

@@ -59,7 +59,3 @@ class UPerHead(ConvDecodeHead):
         size = outs[0].shape[2:]
         outs = [outs[0], *(self._resize(x, size) for x in outs[1:])]
         return self.fpn_bottleneck(torch.cat(outs, dim=1))
-
-    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Per-pixel class logits at the finest level's resolution."""
-        return self.cls_seg(self._forward_feature(inputs))

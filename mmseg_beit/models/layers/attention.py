@@ -69,6 +69,7 @@ class RelativePositionAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self._index_cache: dict = {}
         self._bias_cache: dict = {}
+        self._qkv_bias_cache: tuple | None = None
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # The index is derived from the grid, never learned: ours always wins, so checkpoints
@@ -107,13 +108,21 @@ class RelativePositionAttention(nn.Module):
             self._bias_cache = {key: bias}
         return bias
 
+    def qkv_bias(self) -> torch.Tensor | None:
+        """The 3C bias of the qkv projection; outside autograd built once per weight version."""
+        if self.q_bias is None:
+            return self.qkv.bias
+        if torch.is_grad_enabled() and (self.q_bias.requires_grad or self.v_bias.requires_grad):
+            return torch.cat((self.q_bias, self.k_bias, self.v_bias))
+        key = (self.q_bias._version, self.v_bias._version, self.q_bias.device, self.q_bias.dtype)
+        if self._qkv_bias_cache is None or self._qkv_bias_cache[0] != key:
+            self._qkv_bias_cache = (key, torch.cat((self.q_bias, self.k_bias, self.v_bias)))
+        return self._qkv_bias_cache[1]
+
     def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         """Attends over (B, N, C) tokens laid out as [cls] + grid (row-major)."""
         batch, tokens, channels = x.shape
-        bias = None
-        if self.q_bias is not None:
-            bias = torch.cat((self.q_bias, self.k_bias, self.v_bias))
-        qkv = F.linear(x, self.qkv.weight, bias if bias is not None else self.qkv.bias)
+        qkv = F.linear(x, self.qkv.weight, self.qkv_bias())
         q, k, v = qkv.view(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         mask = self.relative_bias(grid)
         if mask is not None:

@@ -8,6 +8,7 @@ import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
+from mmseg_beit.models.utils.precision import autocast, check_autocast, to_channels_last
 from mmseg_beit.registry import MODELS
 
 # Rescale factor -> attribute name (MMSegmentation's, so its checkpoints load).
@@ -31,6 +32,8 @@ class Feature2Pyramid(nn.Module):
         embed_dim: Channels of every input (and output).
         rescales: One factor per input, from {4, 2, 1, 0.5, 0.25}, each at most once.
         norm_cfg: Norm between the two 4x transposed convolutions.
+        autocast: Run in 'bf16' or 'fp16' autocast.
+        channels_last: Run on NHWC tensors.
     """
 
     def __init__(
@@ -38,8 +41,12 @@ class Feature2Pyramid(nn.Module):
         embed_dim: int,
         rescales: Sequence[float] = (4, 2, 1, 0.5),
         norm_cfg: dict | None = None,
+        autocast: str | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
+        self.autocast = check_autocast(autocast)
+        self.channels_last = channels_last
         norm_cfg = norm_cfg or dict(type="SyncBN", requires_grad=True)
         unknown = [k for k in rescales if k not in _NAMES]
         if unknown or len(set(rescales)) != len(rescales):
@@ -69,4 +76,7 @@ class Feature2Pyramid(nn.Module):
             raise ValueError(
                 f"Feature2Pyramid got {len(inputs)} inputs for {len(self.rescales)} rescales"
             )
-        return tuple(getattr(self, _NAMES[k])(x) for k, x in zip(self.rescales, inputs))
+        with autocast(self.autocast, inputs[0].device.type):
+            if self.channels_last:
+                inputs = to_channels_last(inputs)
+            return tuple(getattr(self, _NAMES[k])(x) for k, x in zip(self.rescales, inputs))

@@ -1,0 +1,107 @@
+"""3x3 convolution by Winograd's F(2x2, 3x3): 4 multiplications per output instead of 9.
+
+On CPU the large 3x3 convolutions of UPerHead run near the processor's fp32 peak, so the only
+way to make them faster without changing numbers beyond rounding is to do fewer multiplications.
+Each 2x2 output tile comes from a 4x4 input tile: ``Y = A^T [(G g G^T) * (B^T d B)] A``. The
+element-wise product over 16 positions becomes 16 matrix products over channels (``bmm``). The
+relative error against direct convolution is about 1e-6 in fp32 (``tests/test_speed_switches.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmseg_beit.registry import MODELS
+
+_G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+_AT = torch.tensor([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
+_OUTPUT = torch.kron(_AT, _AT)  # (4, 16): 2x2 outputs from the 16 products of one tile
+_TILE_ROWS = 8  # tile rows per chunk: bounds the transformed input to ~4 x 16 rows of x
+
+
+def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(O, C, 3, 3) kernels -> (16, C, O) transformed kernels ``G g G^T``."""
+    g = _G.to(weight)
+    u = g @ weight @ g.t()
+    return u.permute(2, 3, 1, 0).reshape(16, weight.shape[1], weight.shape[0]).contiguous()
+
+
+def _input_tiles(band: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """``B^T d B`` of every 4x4 tile of an NHWC band, computed from strided views (no gather)."""
+    n, _, _, c = band.shape
+
+    def row(k: int) -> torch.Tensor:
+        return band[:, k : k + 2 * rows : 2]
+
+    out = band.new_empty(4, 4, n, rows, cols, c)
+    for i, r in enumerate((row(0) - row(2), row(1) + row(2), row(2) - row(1), row(1) - row(3))):
+
+        def col(k: int, r: torch.Tensor = r) -> torch.Tensor:
+            return r[:, :, k : k + 2 * cols : 2]
+
+        torch.sub(col(0), col(2), out=out[i, 0])
+        torch.add(col(1), col(2), out=out[i, 1])
+        torch.sub(col(2), col(1), out=out[i, 2])
+        torch.sub(col(1), col(3), out=out[i, 3])
+    return out.view(16, n * rows * cols, c)
+
+
+def winograd_conv3x3(x: torch.Tensor, weight_u: torch.Tensor) -> torch.Tensor:
+    """``conv2d(x, w, padding=1)`` (stride 1, no bias) given ``weight_u = winograd_weight(w)``."""
+    n, _, h, w = x.shape
+    tiles_h, tiles_w = (h + 1) // 2, (w + 1) // 2
+    padded = F.pad(x, (1, 2 * tiles_w + 1 - w, 1, 2 * tiles_h + 1 - h))
+    padded = padded.permute(0, 2, 3, 1).contiguous()  # NHWC: channel runs are contiguous
+    out = x.new_empty(n, weight_u.shape[2], 2 * tiles_h, 2 * tiles_w)
+    transform = _OUTPUT.to(x)
+    for start in range(0, tiles_h, _TILE_ROWS):
+        rows = min(_TILE_ROWS, tiles_h - start)
+        band = padded[:, 2 * start : 2 * (start + rows) + 2]
+        products = torch.bmm(_input_tiles(band, rows, tiles_w), weight_u)  # (16, P, O)
+        y = (transform @ products.view(16, -1)).view(2, 2, n, rows, tiles_w, -1)
+        y = y.permute(2, 5, 3, 0, 4, 1).reshape(n, -1, 2 * rows, 2 * tiles_w)
+        out[:, :, 2 * start : 2 * (start + rows)] = y
+    return out[:, :, :h, :w]
+
+
+@MODELS.register_module()
+class WinogradConv2d(nn.Conv2d):
+    """``nn.Conv2d`` (same parameters and keys) using Winograd where it is faster.
+
+    That is CPU fp32 inference (no autograd, no autocast) of 3x3, stride 1, padding 1, undilated,
+    ungrouped convolutions with at least ``min_channels`` in and out. Everywhere else, and always
+    on GPUs (cuDNN chooses its own algorithms), it is plain ``conv2d``. Select it with
+    ``conv_cfg=dict(type='WinogradConv2d')`` (the configs' ``default_scope`` is ``mmseg_beit``).
+    """
+
+    min_channels = 128
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: tuple | None = None
+
+    def _eligible(self, x: torch.Tensor) -> bool:
+        return (
+            x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and not torch.is_grad_enabled()
+            and not torch.is_autocast_enabled("cpu")
+            and self.kernel_size == (3, 3)
+            and self.stride == (1, 1)
+            and self.padding == (1, 1)
+            and self.dilation == (1, 1)
+            and self.groups == 1
+            and self.padding_mode == "zeros"
+            and min(self.in_channels, self.out_channels) >= self.min_channels
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._eligible(x):
+            return super().forward(x)
+        key = (self.weight._version, self.weight.data_ptr())
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, winograd_weight(self.weight))
+        out = winograd_conv3x3(x, self._cache[1])
+        return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
