@@ -126,7 +126,12 @@ class RelativePositionAttention(nn.Module):
         q, k, v = qkv.view(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         mask = self.relative_bias(grid)
         if mask is not None:
-            mask = mask.to(q.dtype)
+            # 4-D: PyTorch's fused CPU kernel rejects a 3-D mask (and falls back to the ~4x slower
+            # math path). CPU kernels take an fp32 mask with bf16 inputs (fastest); GPU kernels
+            # want the query's dtype.
+            mask = mask.unsqueeze(0)
+            if mask.device.type != "cpu":
+                mask = mask.to(q.dtype)
         drop = self.attn_drop if self.training else 0.0
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         x = x.transpose(1, 2).reshape(batch, tokens, channels)

@@ -1,0 +1,461 @@
+"""Speed, memory and FLOPs of a config's segmentor, beside mmseg's BEiT and transformers' BEiT.
+
+    python tools/analysis_tools/benchmark.py CONFIG [--checkpoint K] [--shape H W] [--batch N]
+        [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf] [--train]
+        [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--json OUT]
+
+Every measurement runs in a fresh process, so peak memory is that measurement's own: CUDA
+max-allocated, or on CPU the peak RSS (VmHWM) above the RSS once the model is loaded, i.e.
+activations, gradients, optimiser state and workspace. All
+implementations hold identical weights: the checkpoint's or random ones (with --compare hf,
+transformers' random initialisation converted to this package's keys). Inference is the
+model's forward on a (batch, 3, H, W) tensor: backbone, neck and decode head. It is timed after
+warm-up, with the median and the spread of the repeats. --train adds one full training step
+(forward, losses, backward, AdamW step). This package's model uses its speed switches for the
+chosen dtype and device (listed in the output as "settings"). --agreement reports the share
+of pixels whose class under --dtype equals the fp32 class, on the images of a folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+DTYPES = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
+
+
+# ----------------------------------------------------------------------------- building models
+def _model_cfg(config: str, shape: tuple[int, int]):
+    from mmengine.config import Config
+
+    from mmseg_beit.apis.launch import replace_sync_bn
+
+    cfg = Config.fromfile(config)
+    model = replace_sync_bn(cfg.model)
+    model.backbone.init_cfg = None
+    model.backbone.img_size = tuple(shape)  # mmseg's BEiT only runs at its configured size
+    model.pop("pretrained", None)
+    return cfg, model
+
+
+def our_settings(dtype: str, device: str, train: bool) -> dict:
+    """The speed / memory switches this package's model runs with, per dtype and device."""
+    settings = {}
+    if train:
+        settings["backbone.with_cp"] = True
+    elif dtype != "fp32":
+        settings |= {f"{part}.autocast": dtype for part in ("backbone", "neck", "decode_head")}
+        settings |= {"neck.channels_last": True, "decode_head.channels_last": True}
+    elif device == "cpu":
+        settings["decode_head.conv_cfg"] = dict(type="WinogradConv2d")
+    if device == "cuda" and not train:
+        settings["test_cfg.crop_batch"] = 4
+    return settings
+
+
+def build(impl: str, config: str, shape, dtype: str, device: str, train: bool):
+    """(model, settings) for impl 'ours' or 'mmseg'; weights are loaded by the caller."""
+    from mmengine.config import ConfigDict
+
+    from mmseg_beit.registry import MODELS
+
+    _, model_cfg = _model_cfg(config, shape)
+    settings = our_settings(dtype, device, train) if impl == "ours" else {}
+    if impl == "mmseg":
+        model_cfg.type = "mmseg.EncoderDecoder"
+        for part in ("backbone", "neck", "decode_head", "auxiliary_head"):
+            model_cfg[part].type = f"mmseg.{model_cfg[part].type}"
+    for key, value in settings.items():
+        node = model_cfg
+        *path, leaf = key.split(".")
+        for name in path:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    return MODELS.build(ConfigDict(model_cfg)), settings
+
+
+def hf_model(config: str, shape, ours_out_indices, num_classes: int):
+    """transformers' BeitForSemanticSegmentation of the same size and weights.
+
+    transformers feeds its neck block ``i - 2`` for out_indices ``i`` and allows ``i`` only up to
+    the number of blocks, so the last block can never reach its neck. It gets ``i + 1`` here
+    (blocks one earlier than ours): it runs every block either way, so the compute is the same.
+    """
+    import transformers
+
+    _, model_cfg = _model_cfg(config, shape)
+    backbone = model_cfg.backbone
+    hf_config = transformers.BeitConfig(
+        hidden_size=backbone.embed_dims,
+        num_hidden_layers=backbone.num_layers,
+        num_attention_heads=backbone.num_heads,
+        intermediate_size=int(backbone.embed_dims * backbone.get("mlp_ratio", 4)),
+        image_size=shape[0],
+        patch_size=16,
+        use_relative_position_bias=True,
+        layer_scale_init_value=backbone.get("init_values", 0.1),
+        out_indices=[i + 1 for i in ours_out_indices],
+        pool_scales=list(model_cfg.decode_head.pool_scales),
+        use_auxiliary_head=False,
+        num_labels=num_classes,
+        attn_implementation="sdpa",
+    )
+    return transformers.BeitForSemanticSegmentation(hf_config)
+
+
+# ----------------------------------------------------------------------------- measuring
+def _status_mb(field: str) -> float:
+    """VmRSS / VmHWM of this process from /proc (Linux), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak_rss() -> float:
+    """Resets the RSS high-water mark to the current RSS and returns that (MiB).
+
+    ``ru_maxrss`` is no use here: Linux carries it across exec, so a worker would report the
+    parent's peak. ``VmHWM`` belongs to the process's own address space and can be reset.
+    """
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mb("VmRSS")
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed(fn, device: str, warmup: int, repeats: int) -> dict:
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "repeats": repeats,
+    }
+
+
+def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
+    """The inference forward; others run under torch.autocast, ours switches it per module."""
+    from mmseg_beit.models.utils.precision import autocast
+
+    outer = autocast(DTYPES[dtype] if impl != "ours" else None, device)
+
+    def run():
+        with outer:
+            if impl == "hf":
+                return model(pixel_values=x).logits
+            return model.decode_head(model.neck(model.backbone(x)))
+
+    return run
+
+
+def _train_step_fn(model, x: torch.Tensor, num_classes: int):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05)
+    labels = torch.randint(0, num_classes, (x.shape[0], 1, *x.shape[2:]), device=x.device)
+    samples = []
+    for i in range(x.shape[0]):
+        sample = SegDataSample(gt_sem_seg=PixelData(data=labels[i]))
+        sample.set_metainfo(dict(img_shape=tuple(x.shape[2:]), ori_shape=tuple(x.shape[2:])))
+        samples.append(sample)
+    model.train()
+
+    def step():
+        losses = model.loss(x, samples)
+        loss = sum(v for k, v in losses.items() if "loss" in k)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def worker(spec: dict) -> dict:
+    """One measurement in this (fresh) process."""
+    from mmengine.registry import init_default_scope
+
+    import mmseg_beit  # noqa: F401
+
+    init_default_scope("mmseg_beit")
+    device, dtype, impl = spec["device"], spec["dtype"], spec["impl"]
+    torch.manual_seed(0)
+    weights = torch.load(spec["weights"], weights_only=True)
+    if impl == "hf":
+        model = hf_model(spec["config"], spec["shape"], spec["out_indices"], spec["num_classes"])
+        model.load_state_dict(weights["hf"], strict=True)
+        settings = {"attn_implementation": "sdpa"}
+    else:
+        model, settings = build(impl, spec["config"], spec["shape"], dtype, device, spec["train"])
+        model.load_state_dict(weights["ours"], strict=True)
+    model.to(device)
+    del weights
+    gc.collect()
+    baseline_mb = _reset_peak_rss()  # the model is loaded: what follows is the measurement's
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    # Training needs 2 images: BatchNorm after the 1x1 pyramid pooling sees one value per image.
+    batch = max(spec["batch"], 2) if spec["mode"] == "train" else spec["batch"]
+    x = torch.randn(batch, 3, *spec["shape"], device=device)
+    result = {
+        "impl": impl,
+        "mode": spec["mode"],
+        "dtype": dtype,
+        "batch": batch,
+        "settings": settings,
+    }
+    if spec["mode"] == "train":
+        timing = _timed(_train_step_fn(model, x, spec["num_classes"]), device, 1, spec["repeats"])
+    else:
+        model.eval()
+        with torch.inference_mode():
+            timing = _timed(
+                _forward_fn(impl, model, x, dtype, device), device, spec["warmup"], spec["repeats"]
+            )
+            if impl == "ours" and dtype == "fp32":
+                timing["backbone_median_s"] = _timed(
+                    lambda: model.backbone(x), device, 1, spec["repeats"]
+                )["median_s"]
+    result |= timing
+    result["images_per_s"] = batch / timing["median_s"]
+    if device == "cuda":
+        result["peak_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        result["peak_rss_mb"] = _status_mb("VmHWM")
+        result["peak_memory_mb"] = result["peak_rss_mb"] - baseline_mb
+    return result
+
+
+def count_flops(config: str, shape, weights: dict) -> float:
+    """FLOPs of one image's inference forward (backbone + neck + decode head), counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, _ = build("ours", config, shape, "fp32", "cpu", False)
+    model.load_state_dict(weights["ours"])
+    model.eval()
+    x = torch.randn(1, 3, *shape)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model.decode_head(model.neck(model.backbone(x)))
+    return counter.get_total_flops()
+
+
+def agreement(config: str, checkpoint: str, folder: str, dtype: str) -> dict:
+    """Share of pixels whose class under ``dtype`` (our switches) equals the fp32 class."""
+    from mmseg_beit.apis import load_segmentor, segment
+    from mmseg_beit.apis.files import collect_images
+
+    paths, _ = collect_images([folder])
+    if not paths:
+        raise SystemExit(f"benchmark: no images in {folder}")
+    reference = load_segmentor(config, checkpoint)
+    options = {k: v for k, v in our_settings(dtype, "cpu", False).items() if "test_cfg" not in k}
+    fast = load_segmentor(
+        config, checkpoint, cfg_options={f"model.{k}": v for k, v in options.items()}
+    )
+    same = total = 0
+    for path in paths:
+        a, b = segment(reference, path)[0].labels, segment(fast, path)[0].labels
+        same, total = same + int((a == b).sum()), total + a.size
+    return {"images": len(paths), "pixels": total, "agreement": same / total, "dtype": dtype}
+
+
+# ----------------------------------------------------------------------------- orchestration
+def _prepare_weights(args, path: Path) -> dict:
+    from mmengine.logging import MMLogger
+    from mmengine.registry import init_default_scope
+
+    import mmseg_beit  # noqa: F401
+    from mmseg_beit.checkpoint import load_file, state_dict_of
+    from mmseg_beit.checkpoint.huggingface import convert_huggingface
+
+    init_default_scope("mmseg_beit")
+    MMLogger.get_instance("benchmark", log_level="WARNING")  # no per-tensor init report
+    torch.manual_seed(0)
+    ours, _ = build("ours", args.config, args.shape, "fp32", "cpu", False)
+    info = {
+        "out_indices": list(ours.backbone.out_indices),
+        "num_classes": ours.decode_head.num_classes,
+    }
+    weights = {}
+    if args.checkpoint:
+        if "hf" in args.compare:
+            raise SystemExit("benchmark: --compare hf uses random weights; drop --checkpoint")
+        ours.load_state_dict(state_dict_of(load_file(args.checkpoint), args.checkpoint))
+    else:
+        ours.init_weights()
+    if "hf" in args.compare:
+        hf = hf_model(args.config, args.shape, info["out_indices"], info["num_classes"])
+        weights["hf"] = hf.state_dict()
+        converted = convert_huggingface(weights["hf"])
+        own = ours.state_dict()
+        own.update({k: v for k, v in converted.items() if k in own})  # aux head: ours' random
+        ours.load_state_dict(own)
+    weights["ours"] = ours.state_dict()
+    torch.save(weights, path)
+    return weights | info
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("config", nargs="?")
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--shape", type=int, nargs=2, default=[512, 512], metavar=("H", "W"))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--compare", nargs="*", default=[], choices=["mmseg", "hf"])
+    parser.add_argument("--train", action="store_true", help="also a training step (memory)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--agreement", metavar="IMAGE_DIR", help="pixel agreement vs fp32")
+    parser.add_argument("--json", help="write all results here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print("RESULT " + json.dumps(worker(json.loads(args.worker))))
+        return 0
+    if not args.config:
+        parser.error("CONFIG is required")
+
+    report = {
+        "config": args.config,
+        "shape": args.shape,
+        "batch": args.batch,
+        "device": args.device,
+        "dtype": args.dtype,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": _processor(),
+            "threads": torch.get_num_threads(),
+        },
+        "versions": _versions(),
+        "results": [],
+    }
+    if args.agreement:
+        report["agreement"] = agreement(args.config, args.checkpoint, args.agreement, args.dtype)
+        print(json.dumps(report["agreement"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        weights_path = Path(tmp) / "weights.pth"
+        prepared = _prepare_weights(args, weights_path)
+        if args.device == "cpu":
+            report["flops_per_image"] = count_flops(args.config, args.shape, prepared)
+        impls = ["ours", *args.compare]
+        runs = [(impl, "infer", dtype) for impl in impls for dtype in _dtypes(args.dtype)]
+        if args.train:
+            runs += [(impl, "train", "fp32") for impl in impls if impl != "hf"]
+        for impl, mode, dtype in runs:
+            spec = dict(
+                impl=impl, mode=mode, dtype=dtype, config=args.config, shape=args.shape,
+                batch=args.batch, device=args.device,
+                repeats=args.repeats if mode == "infer" else 2,
+                warmup=args.warmup, train=mode == "train", weights=str(weights_path),
+                out_indices=prepared["out_indices"], num_classes=prepared["num_classes"],
+            )  # fmt: skip
+            result = _run_worker(spec)
+            report["results"].append(result)
+            print(json.dumps(result), flush=True)
+    report["ratios"] = _ratios(report["results"])
+    print(json.dumps(report["ratios"], indent=1))
+    if args.json:
+        tmp_path = Path(args.json).with_suffix(".tmp")
+        tmp_path.write_text(json.dumps(report, indent=1))
+        tmp_path.replace(args.json)
+    return 0
+
+
+def _dtypes(dtype: str) -> list[str]:
+    """Every implementation in fp32 (the default) and, when asked, in the same autocast dtype."""
+    return ["fp32"] if dtype == "fp32" else ["fp32", dtype]
+
+
+def _run_worker(spec: dict) -> dict:
+    command = [sys.executable, __file__, "--worker", json.dumps(spec)]
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    out = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode or not lines:
+        raise SystemExit(
+            f"benchmark worker {spec['impl']}/{spec['mode']} failed:\n{out.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def _ratios(results: list[dict]) -> dict:
+    """How many times faster / leaner ours is than each other measurement."""
+    ours = {(r["mode"], r["dtype"]): r for r in results if r["impl"] == "ours"}
+    ratios = {}
+    for r in results:
+        if r["impl"] == "ours":
+            continue
+        for (mode, dtype), mine in ours.items():
+            if mode != r["mode"]:
+                continue
+            name = f"{mode}: ours {dtype} vs {r['impl']} {r['dtype']}"
+            memory = r["peak_memory_mb"]
+            ratios[name] = {
+                "speedup": r["median_s"] / mine["median_s"],
+                "memory_ratio": mine["peak_memory_mb"] / memory if memory > 0 else None,
+            }
+    return ratios
+
+
+def _processor() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _versions() -> dict:
+    import mmcv
+    import mmengine
+    import mmseg
+
+    versions = {"torch": torch.__version__, "mmengine": mmengine.__version__}
+    versions |= {
+        "mmcv": mmcv.__version__,
+        "mmseg": mmseg.__version__,
+        "python": platform.python_version(),
+    }
+    try:
+        import transformers
+
+        versions["transformers"] = transformers.__version__
+    except ImportError:
+        pass
+    if torch.cuda.is_available():
+        versions["cuda_device"] = torch.cuda.get_device_name()
+    return versions
+
+
+if __name__ == "__main__":
+    sys.exit(main())
