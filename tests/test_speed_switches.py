@@ -161,3 +161,22 @@ def test_batched_sliding_window_equals_one_crop_at_a_time():
         expected = reference.inference(x, metas)
         torch.testing.assert_close(one.inference(x, metas), expected, atol=1e-6, rtol=0)
         torch.testing.assert_close(batched.inference(x, metas), expected, atol=1e-5, rtol=0)
+
+
+def test_head_checkpointing_keeps_gradients_and_batchnorm_statistics():
+    plain = _uper(dropout_ratio=0.3).train()
+    checkpointed = _uper(dropout_ratio=0.3, with_cp=True).train()
+    checkpointed.load_state_dict(plain.state_dict())
+    inputs = [torch.randn(2, 128, s, s, requires_grad=True) for s in (16, 8, 4, 2)]
+    outputs = []
+    for head in (plain, checkpointed):
+        torch.manual_seed(7)  # same dropout masks
+        out = head([x.clone() for x in inputs])
+        out.square().mean().backward()
+        outputs.append(out.detach())
+    torch.testing.assert_close(outputs[1], outputs[0])
+    for (name, p), q in zip(plain.named_parameters(), checkpointed.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-6, rtol=1e-5, msg=name)
+    buffers = dict(checkpointed.named_buffers())
+    for name, value in plain.named_buffers():  # running stats updated once, not twice
+        torch.testing.assert_close(buffers[name], value, msg=name)

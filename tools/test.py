@@ -11,13 +11,12 @@ tools/infer.py does, NAME_overlay.png (colours and a legend) and NAME.png (label
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
-from mmseg_beit.apis.launch import enable_tta, prepare_launch
+from mmseg_beit.apis.launch import enable_tta, load_config, prepare_launch
 
 METRICS = ("mIoU", "mDice", "mFscore")
 
@@ -43,14 +42,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = (
-        args.work_dir
-        or cfg.get("work_dir")
-        or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0])
-    )
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.eval:
         cfg.test_evaluator.iou_metrics = list(args.eval)

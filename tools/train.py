@@ -7,13 +7,12 @@ tools/dist_train.sh CONFIG GPUS [args]     # several processes / machines (torch
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
-from mmseg_beit.apis.launch import prepare_launch
+from mmseg_beit.apis.launch import load_config, prepare_launch
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,14 +34,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = (
-        args.work_dir
-        or cfg.get("work_dir")
-        or osp.join("work_dirs", osp.splitext(osp.basename(args.config))[0])
-    )
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     if args.amp and cfg.optim_wrapper.get("type", "OptimWrapper") == "OptimWrapper":
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.loss_scale = "dynamic"

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 from mmengine.config import Config, ConfigDict
+
+
+def load_config(path: str, cfg_options: dict | None, work_dir: str | None) -> Config:
+    """A config with command-line overrides; work dir defaults to work_dirs/<config name>."""
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.work_dir = work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(path).stem)
+    return cfg
 
 
 def replace_sync_bn(node):

@@ -9,8 +9,10 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from mmseg_beit.checkpoint.huggingface import convert_huggingface_backbone, is_huggingface
 from mmseg_beit.checkpoint.loading import CheckpointError, load_file, state_dict_of
 from mmseg_beit.checkpoint.official import convert_backbone
+from mmseg_beit.models.utils.abs_position import resize_abs_pos_embed
 from mmseg_beit.models.utils.relative_position import (
     grid_of_table,
     legacy_resize_relative_table,
@@ -96,8 +98,6 @@ def fit_backbone_state(
     Raises:
         CheckpointError: If the patch size differs.
     """
-    from mmseg_beit.models.backbones.beit import resize_abs_pos_embed
-
     own = backbone.state_dict()
     key = "patch_embed.projection.weight"
     if key in state_dict and key in own and state_dict[key].shape[-2:] != own[key].shape[-2:]:
@@ -139,8 +139,6 @@ def load_pretrained_backbone(
     state = state_dict_of(load_file(checkpoint), source)
     if prefix:
         state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    from mmseg_beit.checkpoint.huggingface import convert_huggingface_backbone, is_huggingface
-
     if is_huggingface(state):
         state = convert_huggingface_backbone(state)
     else:

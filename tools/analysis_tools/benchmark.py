@@ -1,7 +1,7 @@
 """Speed, memory and FLOPs of a config's segmentor, beside mmseg's BEiT and transformers' BEiT.
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint K] [--shape H W] [--batch N]
-        [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf] [--train]
+        [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf] [--modes infer train]
         [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--json OUT]
 
 Every measurement runs in a fresh process, so peak memory is that measurement's own: CUDA
@@ -10,8 +10,8 @@ activations, gradients, optimiser state and workspace. All
 implementations hold identical weights: the checkpoint's or random ones (with --compare hf,
 transformers' random initialisation converted to this package's keys). Inference is the
 model's forward on a (batch, 3, H, W) tensor: backbone, neck and decode head. It is timed after
-warm-up, with the median and the spread of the repeats. --train adds one full training step
-(forward, losses, backward, AdamW step). This package's model uses its speed switches for the
+warm-up, with the median and the spread of the repeats. ``--modes train`` measures full
+training steps (forward, losses, backward, AdamW step) at 2 images or more. This package's model uses its speed switches for the
 chosen dtype and device (listed in the output as "settings"). --agreement reports the share
 of pixels whose class under --dtype equals the fp32 class, on the images of a folder.
 """
@@ -53,7 +53,9 @@ def our_settings(dtype: str, device: str, train: bool) -> dict:
     """The speed / memory switches this package's model runs with, per dtype and device."""
     settings = {}
     if train:
-        settings["backbone.with_cp"] = True
+        settings |= {
+            f"{part}.with_cp": True for part in ("backbone", "decode_head", "auxiliary_head")
+        }
     elif dtype != "fp32":
         settings |= {f"{part}.autocast": dtype for part in ("backbone", "neck", "decode_head")}
         settings |= {"neck.channels_last": True, "decode_head.channels_last": True}
@@ -329,7 +331,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
     parser.add_argument("--compare", nargs="*", default=[], choices=["mmseg", "hf"])
-    parser.add_argument("--train", action="store_true", help="also a training step (memory)")
+    parser.add_argument("--modes", nargs="+", choices=["infer", "train"], default=["infer"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--agreement", metavar="IMAGE_DIR", help="pixel agreement vs fp32")
@@ -366,8 +368,10 @@ def main() -> int:
         if args.device == "cpu":
             report["flops_per_image"] = count_flops(args.config, args.shape, prepared)
         impls = ["ours", *args.compare]
-        runs = [(impl, "infer", dtype) for impl in impls for dtype in _dtypes(args.dtype)]
-        if args.train:
+        runs = []
+        if "infer" in args.modes:
+            runs += [(impl, "infer", dtype) for impl in impls for dtype in _dtypes(args.dtype)]
+        if "train" in args.modes:
             runs += [(impl, "train", "fp32") for impl in impls if impl != "hf"]
         for impl, mode, dtype in runs:
             spec = dict(

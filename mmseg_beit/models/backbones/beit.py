@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import kaiming_init, trunc_normal_
@@ -17,6 +16,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mmseg_beit.models.layers.attention import QKVBias
 from mmseg_beit.models.layers.transformer_block import TransformerBlock
+from mmseg_beit.models.utils.abs_position import resize_abs_pos_embed
 from mmseg_beit.models.utils.precision import autocast, check_autocast
 from mmseg_beit.registry import MODELS
 
@@ -42,18 +42,6 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
     if len(size) != 2:
         raise ValueError(f"img_size must be an int or (height, width), got {size!r}")
     return int(size[0]), int(size[1])
-
-
-def resize_abs_pos_embed(pos_embed: torch.Tensor, src_grid, dst_grid) -> torch.Tensor:
-    """Resamples (1, 1 + h * w, C) absolute position embeddings to another grid (bicubic)."""
-    if tuple(src_grid) == tuple(dst_grid):
-        return pos_embed
-    cls_pos, patch_pos = pos_embed[:, :1], pos_embed[:, 1:]
-    channels = pos_embed.shape[-1]
-    patch_pos = patch_pos.reshape(1, *src_grid, channels).permute(0, 3, 1, 2)
-    patch_pos = F.interpolate(patch_pos.float(), size=tuple(dst_grid), mode="bicubic")
-    patch_pos = patch_pos.to(pos_embed.dtype).flatten(2).transpose(1, 2)
-    return torch.cat([cls_pos, patch_pos], dim=1)
 
 
 @MODELS.register_module()

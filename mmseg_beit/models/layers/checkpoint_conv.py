@@ -1,0 +1,51 @@
+"""ConvModule with activation checkpointing that leaves BatchNorm statistics as without it."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import torch
+from mmcv.cnn import ConvModule
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+@contextlib.contextmanager
+def frozen_running_stats(norm: nn.Module | None):
+    """Batch statistics are still used, but running statistics are not updated."""
+    if not isinstance(norm, nn.modules.batchnorm._BatchNorm) or not norm.track_running_stats:
+        yield
+        return
+    momentum, tracked = norm.momentum, norm.num_batches_tracked.clone()
+    norm.momentum = 0.0  # running = 1 * running + 0 * batch: unchanged
+    try:
+        yield
+    finally:
+        norm.momentum = momentum
+        norm.num_batches_tracked.copy_(tracked)
+
+
+def checkpointed(run, x: torch.Tensor, norm: nn.Module | None = None) -> torch.Tensor:
+    """``run(x)``, keeping only ``x`` for backward; the recomputation leaves ``norm``'s stats."""
+    calls = 0
+
+    def segment(inputs: torch.Tensor) -> torch.Tensor:
+        nonlocal calls
+        calls += 1
+        with frozen_running_stats(norm) if calls > 1 else contextlib.nullcontext():
+            return run(inputs)
+
+    return checkpoint(segment, x, use_reentrant=False)
+
+
+class CheckpointConvModule(ConvModule):
+    """A ConvModule (same keys) that, while training with ``with_cp``, stores only its input."""
+
+    with_cp = False
+
+    def forward(self, x: torch.Tensor, activate: bool = True, norm: bool = True) -> torch.Tensor:
+        if not (self.with_cp and self.training and torch.is_grad_enabled() and x.requires_grad):
+            return super().forward(x, activate, norm)
+        plain = functools.partial(ConvModule.forward, self, activate=activate, norm=norm)
+        return checkpointed(plain, x, self.norm if self.with_norm else None)
