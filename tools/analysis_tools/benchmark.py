@@ -11,9 +11,10 @@ implementations hold identical weights: the checkpoint's or random ones (with --
 transformers' random initialisation converted to this package's keys). Inference is the
 model's forward on a (batch, 3, H, W) tensor: backbone, neck and decode head. It is timed after
 warm-up, with the median and the spread of the repeats. ``--modes train`` measures full
-training steps (forward, losses, backward, AdamW step) at 2 images or more. This package's model uses its speed switches for the
-chosen dtype and device (listed in the output as "settings"). --agreement reports the share
-of pixels whose class under --dtype equals the fp32 class, on the images of a folder.
+training steps (forward, losses, backward, AdamW step) at 2 images or more. This package's
+model uses its speed switches for the chosen dtype and device (listed as "settings").
+--agreement reports the share of pixels whose class under --dtype equals the fp32 class, on the
+images of a folder.
 """
 
 from __future__ import annotations

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.psp_head import PPM
 from torch import nn
 
 from mmseg_beit.models.decode_heads.conv_head import ConvDecodeHead
+from mmseg_beit.models.layers.checkpoint_conv import checkpointed
 from mmseg_beit.registry import MODELS
 
 
@@ -56,6 +58,13 @@ class UPerHead(ConvDecodeHead):
         for i in range(len(laterals) - 1, 0, -1):
             laterals[i - 1] = laterals[i - 1] + self._resize(laterals[i], laterals[i - 1].shape[2:])
         outs = [conv(x) for conv, x in zip(self.fpn_convs, laterals)] + [laterals[-1]]
+        if self.with_cp and self.training and outs[0].requires_grad:
+            # Keep the four maps, not their 4x wider upsampled concatenation.
+            return checkpointed(self._fuse, *outs, norm=self.fpn_bottleneck.norm)
+        return self._fuse(*outs)
+
+    def _fuse(self, *outs: torch.Tensor) -> torch.Tensor:
+        """Upsamples every level to the finest, concatenates, applies ``fpn_bottleneck``."""
         size = outs[0].shape[2:]
-        outs = [outs[0], *(self._resize(x, size) for x in outs[1:])]
-        return self.fpn_bottleneck(torch.cat(outs, dim=1))
+        fused = torch.cat([outs[0], *(self._resize(x, size) for x in outs[1:])], dim=1)
+        return ConvModule.forward(self.fpn_bottleneck, fused)  # already inside a checkpoint

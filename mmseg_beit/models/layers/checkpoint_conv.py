@@ -26,17 +26,21 @@ def frozen_running_stats(norm: nn.Module | None):
         norm.num_batches_tracked.copy_(tracked)
 
 
-def checkpointed(run, x: torch.Tensor, norm: nn.Module | None = None) -> torch.Tensor:
-    """``run(x)``, keeping only ``x`` for backward; the recomputation leaves ``norm``'s stats."""
+def checkpointed(run, *inputs: torch.Tensor, norm: nn.Module | None = None) -> torch.Tensor:
+    """``run(*inputs)``, keeping only the inputs for backward.
+
+    The recomputation in backward leaves ``norm``'s running statistics alone, so they are
+    updated once per step, as without checkpointing.
+    """
     calls = 0
 
-    def segment(inputs: torch.Tensor) -> torch.Tensor:
+    def segment(*args: torch.Tensor) -> torch.Tensor:
         nonlocal calls
         calls += 1
         with frozen_running_stats(norm) if calls > 1 else contextlib.nullcontext():
-            return run(inputs)
+            return run(*args)
 
-    return checkpoint(segment, x, use_reentrant=False)
+    return checkpoint(segment, *inputs, use_reentrant=False)
 
 
 class CheckpointConvModule(ConvModule):
@@ -48,4 +52,4 @@ class CheckpointConvModule(ConvModule):
         if not (self.with_cp and self.training and torch.is_grad_enabled() and x.requires_grad):
             return super().forward(x, activate, norm)
         plain = functools.partial(ConvModule.forward, self, activate=activate, norm=norm)
-        return checkpointed(plain, x, self.norm if self.with_norm else None)
+        return checkpointed(plain, x, norm=self.norm if self.with_norm else None)
