@@ -1,7 +1,8 @@
 """Speed, memory and FLOPs of a config's segmentor, beside mmseg's BEiT and transformers' BEiT.
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint K] [--shape H W] [--batch N]
-        [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf] [--modes infer train]
+        [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf]
+        [--modes infer train flops]
         [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--json OUT]
 
 Every measurement runs in a fresh process, so peak memory is that measurement's own: CUDA
@@ -252,17 +253,24 @@ def worker(spec: dict) -> dict:
     return result
 
 
-def count_flops(config: str, shape, weights: dict) -> float:
-    """FLOPs of one image's inference forward (backbone + neck + decode head), counted by torch."""
+def count_flops(config: str, shape, weights: dict) -> dict:
+    """FLOPs of one image's inference forward (backbone + neck + decode head), counted by torch.
+
+    ``model``: with direct convolutions (the usual figure); ``executed``: what ours runs with its
+    fp32 CPU switches (Winograd does fewer multiplications).
+    """
     from torch.utils.flop_counter import FlopCounterMode
 
-    model, _ = build("ours", config, shape, "fp32", "cpu", False)
-    model.load_state_dict(weights["ours"])
-    model.eval()
-    x = torch.randn(1, 3, *shape)
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        model.decode_head(model.neck(model.backbone(x)))
-    return counter.get_total_flops()
+    flops = {}
+    for name, impl in (("model", "mmseg"), ("executed", "ours")):
+        model, _ = build(impl, config, shape, "fp32", "cpu", False)
+        model.load_state_dict(weights["ours"])
+        model.eval()
+        x = torch.randn(1, 3, *shape)
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            model.decode_head(model.neck(model.backbone(x)))
+        flops[name] = counter.get_total_flops()
+    return flops
 
 
 def agreement(config: str, checkpoint: str, folder: str, dtype: str) -> dict:
@@ -332,7 +340,9 @@ def main() -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
     parser.add_argument("--compare", nargs="*", default=[], choices=["mmseg", "hf"])
-    parser.add_argument("--modes", nargs="+", choices=["infer", "train"], default=["infer"])
+    parser.add_argument(
+        "--modes", nargs="+", choices=["infer", "train", "flops"], default=["infer", "flops"]
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--agreement", metavar="IMAGE_DIR", help="pixel agreement vs fp32")
@@ -366,8 +376,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         weights_path = Path(tmp) / "weights.pth"
         prepared = _prepare_weights(args, weights_path)
-        if args.device == "cpu":
+        if "flops" in args.modes:
             report["flops_per_image"] = count_flops(args.config, args.shape, prepared)
+            print(json.dumps(report["flops_per_image"]))
         impls = ["ours", *args.compare]
         runs = []
         if "infer" in args.modes:
