@@ -203,3 +203,22 @@ def test_real_ade20k_samples_at_their_own_size(model, ade_samples):
             str(ade_samples / "annotations" / f"{path.stem}.png"), cv2.IMREAD_UNCHANGED
         )
         assert annotation.shape == image.shape[:2] and annotation.max() <= 150
+
+
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(toy_root, tmp_path):
+    bad = tmp_path / "other.pth"
+    torch.save({"state_dict": {"backbone.cls_token": torch.zeros(1, 1, 8)}}, bad)
+    command = [
+        sys.executable,
+        str(REPO / "tools/test.py"),
+        str(CONFIG),
+        str(bad),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--cfg-options",
+        f"test_dataloader.dataset.data_root={toy_root}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "other.pth: does not fit EncoderDecoder" in result.stderr
+    assert "missing" in result.stderr and "shape-mismatched (backbone.cls_token" in result.stderr

@@ -16,7 +16,9 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
+from mmseg_beit.apis.inference import load_weights
 from mmseg_beit.apis.launch import enable_tta, load_config, prepare_launch
+from mmseg_beit.checkpoint import CheckpointError
 
 METRICS = ("mIoU", "mDice", "mFscore")
 
@@ -43,7 +45,6 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    cfg.load_from = args.checkpoint
     if args.eval:
         cfg.test_evaluator.iou_metrics = list(args.eval)
     if args.out:
@@ -57,7 +58,12 @@ def main() -> None:
     if args.tta or cfg.get("multi_scale_test", False):
         enable_tta(cfg)
     prepare_launch(cfg, args.launcher)
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    try:
+        load_weights(runner.model, args.checkpoint)
+    except CheckpointError as error:
+        raise SystemExit(f"test: {error}") from None
+    runner.test()
 
 
 if __name__ == "__main__":

@@ -100,6 +100,26 @@ def _build_pipeline(cfg: Config, tta: bool) -> Compose:
     return Compose(steps)
 
 
+def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> dict:
+    """Loads a checkpoint strictly into a segmentor (or its DDP / TTA wrapper) via the safe loader.
+
+    Sets ``dataset_meta`` from the checkpoint when it has class names.
+
+    Returns:
+        The raw checkpoint (for its ``meta``).
+
+    Raises:
+        mmseg_beit.checkpoint.CheckpointError: Unreadable, unsafe or non-fitting checkpoint.
+    """
+    target = getattr(model, "module", model)  # DDP and SegTTAModel keep the model in .module
+    raw = load_file(checkpoint)
+    load_state_dict_checked(target, state_dict_of(raw, checkpoint), str(checkpoint), strict=True)
+    meta = raw.get("meta", {}) if isinstance(raw, dict) else {}
+    if "dataset_meta" in meta:
+        target.dataset_meta = dict(meta["dataset_meta"])
+    return raw
+
+
 def load_segmentor(
     config: str | os.PathLike | Config,
     checkpoint: str | os.PathLike | None = None,
@@ -126,12 +146,8 @@ def load_segmentor(
         cfg.model.backbone.init_cfg = None
     init_default_scope(cfg.get("default_scope", "mmseg_beit"))
     model = MODELS.build(cfg.model)
-    raw = None
-    if checkpoint is not None:
-        raw = load_file(checkpoint)
-        state = state_dict_of(raw, checkpoint)
-        load_state_dict_checked(model, state, str(checkpoint), strict=True)
-    else:
+    raw = load_weights(model, checkpoint) if checkpoint is not None else None
+    if raw is None:
         model.init_weights()
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, raw)
