@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
 from mmseg_beit.apis.inference import load_weights
-from mmseg_beit.apis.launch import enable_tta, load_config, prepare_launch
+from mmseg_beit.apis.launch import enable_tta, finish_launch, load_config, prepare_launch
 from mmseg_beit.checkpoint import CheckpointError
 
 METRICS = ("mIoU", "mDice", "mFscore")
@@ -64,6 +64,7 @@ def main() -> None:
     except CheckpointError as error:
         raise SystemExit(f"test: {error}") from None
     runner.test()
+    finish_launch()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
-from mmseg_beit.apis.launch import load_config, prepare_launch
+from mmseg_beit.apis.launch import finish_launch, load_config, prepare_launch
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,6 +43,7 @@ def main() -> None:
         cfg.load_from = None if args.resume == "auto" else args.resume
     prepare_launch(cfg, args.launcher)
     Runner.from_cfg(cfg).train()
+    finish_launch()
 
 
 if __name__ == "__main__":

@@ -103,8 +103,6 @@ def _build_pipeline(cfg: Config, tta: bool) -> Compose:
 def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> dict:
     """Loads a checkpoint strictly into a segmentor (or its DDP / TTA wrapper) via the safe loader.
 
-    Sets ``dataset_meta`` from the checkpoint when it has class names.
-
     Returns:
         The raw checkpoint (for its ``meta``).
 
@@ -114,9 +112,6 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> dict:
     target = getattr(model, "module", model)  # DDP and SegTTAModel keep the model in .module
     raw = load_file(checkpoint)
     load_state_dict_checked(target, state_dict_of(raw, checkpoint), str(checkpoint), strict=True)
-    meta = raw.get("meta", {}) if isinstance(raw, dict) else {}
-    if "dataset_meta" in meta:
-        target.dataset_meta = dict(meta["dataset_meta"])
     return raw
 
 
@@ -146,9 +141,11 @@ def load_segmentor(
         cfg.model.backbone.init_cfg = None
     init_default_scope(cfg.get("default_scope", "mmseg_beit"))
     model = MODELS.build(cfg.model)
-    raw = load_weights(model, checkpoint) if checkpoint is not None else None
-    if raw is None:
+    raw = None
+    if checkpoint is None:
         model.init_weights()
+    else:
+        raw = load_weights(model, checkpoint)
     model.cfg = cfg
     model.dataset_meta = _dataset_meta(cfg, raw)
     model.inference_pipeline = _build_pipeline(cfg, tta)

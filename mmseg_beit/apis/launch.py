@@ -59,3 +59,14 @@ def prepare_launch(cfg: Config, launcher: str) -> Config:
         torch.distributed.init_process_group(backend="gloo")
     os.environ.setdefault("LOCAL_RANK", "0")
     return cfg
+
+
+def finish_launch() -> None:
+    """Ends a distributed run cleanly: every rank waits, then the process group is destroyed.
+
+    Left to interpreter shutdown, gloo's threads can be torn down while another rank still
+    talks to them, and the process aborts ("terminate called without an active exception").
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
