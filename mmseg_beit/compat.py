@@ -158,7 +158,7 @@ def _checkpoint_safe_globals() -> list:
 def register_checkpoint_safe_globals() -> None:
     """Allow-lists mmengine's checkpoint types for ``torch.load(weights_only=True)``."""
     add = getattr(torch.serialization, "add_safe_globals", None)
-    if add is not None:  # torch < 2.4 loads with weights_only=False by default anyway
+    if add is not None:  # torch < 2.4 has no allow-list (nor a restricted default to extend)
         add(_checkpoint_safe_globals())
 
 
