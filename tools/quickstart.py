@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 from mmseg_beit.apis import load_segmentor, read_image, render_overlay, segment
 from mmseg_beit.datasets import make_toy_ade20k
+from mmseg_beit.io import write_image
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"
@@ -34,10 +35,7 @@ def _picture(model, image_path: Path, label_path: Path, out: Path) -> None:
         render_overlay(image_rgb, truth, classes, palette, opacity=0.6, legend=False),
         render_overlay(image_rgb, predicted, classes, palette, opacity=0.6),
     ]
-    picture = np.concatenate(panels, axis=1)[..., ::-1]
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    cv2.imwrite(str(tmp), picture)
-    tmp.replace(out)
+    write_image(out, np.concatenate(panels, axis=1)[..., ::-1])
 
 
 def _majority_class_miou(data_root: Path, num_classes: int) -> float:

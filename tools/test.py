@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
 from mmseg_beit.apis.inference import load_weights
-from mmseg_beit.apis.launch import enable_tta, finish_launch, load_config, prepare_launch
+from mmseg_beit.apis.launch import (
+    add_launch_arguments,
+    enable_tta,
+    finish_launch,
+    load_config,
+    prepare_launch,
+)
 from mmseg_beit.checkpoint import CheckpointError
 
 METRICS = ("mIoU", "mDice", "mFscore")
@@ -36,9 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", help="folder for label PNGs")
     parser.add_argument("--show-dir", help="folder for overlay pictures (+ label PNGs)")
     parser.add_argument("--work-dir")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
+    add_launch_arguments(parser)
     return parser.parse_args()
 
 

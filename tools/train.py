@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_beit  # noqa: F401  (stack fixes, registries)
-from mmseg_beit.apis.launch import finish_launch, load_config, prepare_launch
+from mmseg_beit.apis.launch import add_launch_arguments, finish_launch, load_config, prepare_launch
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,9 +25,7 @@ def parse_args() -> argparse.Namespace:
         help="resume from CKPT, or from the latest checkpoint in the work dir",
     )  # fmt: skip
     parser.add_argument("--amp", action="store_true", help="automatic mixed precision (fp16)")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
+    add_launch_arguments(parser)
     return parser.parse_args()
 
 

@@ -12,3 +12,12 @@ log_level = "INFO"
 load_from = None
 resume = False
 tta_model = dict(type="SegTTAModel")
+# Checkpoint interval suits the 160k-iteration schedules; configs override what differs.
+default_hooks = dict(
+    timer=dict(type="IterTimerHook"),
+    logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type="ParamSchedulerHook"),
+    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=16000, max_keep_ckpts=3),
+    sampler_seed=dict(type="DistSamplerSeedHook"),
+    visualization=dict(type="SegVisualizationHook"),
+)

@@ -36,13 +36,6 @@ param_scheduler = [
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
-default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
-    logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=200, max_keep_ckpts=2),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    visualization=dict(type="SegVisualizationHook"),
-)
+default_hooks = dict(checkpoint=dict(interval=200, max_keep_ckpts=2))
 env_cfg = dict(dist_cfg=dict(backend="gloo"))
 randomness = dict(seed=0)

@@ -7,10 +7,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from mmseg_beit.apis.visualize import render_overlay
+from mmseg_beit.io import write_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -37,14 +37,6 @@ def collect_images(inputs: Sequence[str]) -> tuple[list[Path], list[str]]:
     return unique, errors
 
 
-def _write_png(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    if not cv2.imwrite(str(tmp), array):
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"could not write {path}")
-    os.replace(tmp, path)
-
-
 def label_png(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """ADE20K convention: 0 = other, class i stored as i + 1 (uint16 beyond 255 classes)."""
     dtype = np.uint8 if num_classes < 255 else np.uint16
@@ -65,6 +57,6 @@ def save_prediction(
     out_dir.mkdir(parents=True, exist_ok=True)
     overlay_path, label_path = out_dir / f"{name}_overlay.png", out_dir / f"{name}.png"
     picture = render_overlay(image_rgb, labels, classes, palette, opacity)
-    _write_png(overlay_path, picture[..., ::-1])
-    _write_png(label_path, label_png(labels, len(classes)))
+    write_image(overlay_path, picture[..., ::-1])
+    write_image(label_path, label_png(labels, len(classes)))
     return overlay_path, label_path

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
+
+
+def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--local-rank``, as the tools share them."""
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
 
 
 def load_config(path: str, cfg_options: dict | None, work_dir: str | None) -> Config:

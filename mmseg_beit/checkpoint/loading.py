@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+
+from mmseg_beit.io import atomic_path
 
 __all__ = ["CheckpointError", "atomic_save", "load_file", "state_dict_of"]
 
@@ -77,13 +78,5 @@ def state_dict_of(checkpoint: Mapping, source: str | os.PathLike = "<checkpoint>
 
 def atomic_save(obj: object, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, then renames it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

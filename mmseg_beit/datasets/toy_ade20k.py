@@ -7,13 +7,13 @@ labels are single-channel, 0 = ignore ("other"), classes 1..N, as in ADE20K.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
+from mmseg_beit.io import write_image
 from mmseg_beit.registry import DATASETS
 
 TOY_CLASSES = ("ground", "disc", "box", "triangle", "stripe")
@@ -74,19 +74,6 @@ def make_scene(rng: np.random.Generator, height: int, width: int) -> tuple[np.nd
     return np.clip(image, 0, 255).astype(np.uint8), label
 
 
-def _write(path: Path, array: np.ndarray) -> None:
-    """Writes an image atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        if not cv2.imwrite(tmp, array):
-            raise OSError(f"could not write {path}")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def make_toy_ade20k(
     root: str | os.PathLike,
     num_train: int = 96,
@@ -110,6 +97,6 @@ def make_toy_ade20k(
         for index in range(count):
             height, width = (int(s) for s in rng.integers(*size_range, size=2))
             image, label = make_scene(rng, height, width)
-            _write(image_dir / f"toy_{index:05d}.jpg", image)
-            _write(label_dir / f"toy_{index:05d}.png", label)
+            write_image(image_dir / f"toy_{index:05d}.jpg", image)
+            write_image(label_dir / f"toy_{index:05d}.png", label)
     return root

@@ -35,6 +35,8 @@ from pathlib import Path
 import torch
 from benchmark_models import DTYPES, agreement, build, count_flops, hf_model
 
+from mmseg_beit.io import atomic_path
+
 
 # ----------------------------------------------------------------------------- measuring
 def _status_mb(field: str) -> float:
@@ -277,9 +279,8 @@ def main() -> int:
     report["ratios"] = _ratios(report["results"])
     print(json.dumps(report["ratios"], indent=1))
     if args.json:
-        tmp_path = Path(args.json).with_suffix(".tmp")
-        tmp_path.write_text(json.dumps(report, indent=1))
-        tmp_path.replace(args.json)
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(report, indent=1))
     return 0
 
 

@@ -15,8 +15,6 @@ transformers`` reproduces transformers' outputs exactly.
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 from mmengine.config import Config
 
@@ -26,6 +24,7 @@ from mmseg_beit.checkpoint.huggingface import (
     read_huggingface,
     segmentor_config,
 )
+from mmseg_beit.io import atomic_path
 
 
 def model_config(src: str, blocks: str) -> dict:
@@ -39,10 +38,8 @@ def model_config(src: str, blocks: str) -> dict:
 
 
 def write_config(model: dict, path: str) -> None:
-    path = Path(path)
-    with tempfile.NamedTemporaryFile("w", suffix=".py", dir=path.parent, delete=False) as tmp:
-        Config(dict(model=model)).dump(tmp.name)
-    Path(tmp.name).replace(path)
+    with atomic_path(path) as tmp:
+        Config(dict(model=model)).dump(str(tmp))
 
 
 def main() -> int:

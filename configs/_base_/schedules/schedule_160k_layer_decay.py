@@ -15,11 +15,3 @@ param_scheduler = [
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=16000)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
-default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
-    logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=16000, max_keep_ckpts=3),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    visualization=dict(type="SegVisualizationHook"),
-)
