@@ -84,8 +84,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _dist_run(script: str, *args: str) -> str:
+    """Runs a dist_*.sh script on a free port; returns stdout + stderr.
+
+    One retry when a rank process crashed (torchrun's ChildFailedError): such native crashes of a
+    gloo rank were seen twice in about ten full-suite runs on 2 cores (cause not yet found), never
+    when the test ran alone. Any other failure fails at once, and so does a second crash.
+    """
+    for attempt in (1, 2):
+        env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS="1")
+        run = subprocess.run(
+            ["bash", script, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=400
+        )
+        output = run.stdout + run.stderr
+        if run.returncode == 0:
+            return output
+        if attempt == 2 or "ChildFailedError" not in output:
+            errors = [
+                line for line in output.splitlines() if re.search(r"rank\d\]|Error|terminate", line)
+            ]
+            raise AssertionError(f"{script} failed:\n" + "\n".join(errors[:60]))
+    raise AssertionError("unreachable")
+
+
 def test_two_process_dist_train_then_dist_test(toy_root, tmp_path):
-    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS="1")
     work = tmp_path / "work"
     overrides = [
         "--cfg-options",
@@ -106,47 +128,27 @@ def test_two_process_dist_train_then_dist_test(toy_root, tmp_path):
         "param_scheduler.1.end=6",
     ]
     config = "configs/beit/upernet_beit-tiny_toy.py"
-    train = subprocess.run(
-        ["bash", "tools/dist_train.sh", config, "2", "--work-dir", str(work), *overrides],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert train.returncode == 0, train.stderr[-3000:]
-    assert "Distributed launcher: pytorch" in train.stdout + train.stderr
-    assert "Distributed training: True" in train.stdout + train.stderr
-    assert "Iter(val) [2/2]" in train.stdout + train.stderr  # 4 images split over 2 ranks
+    train = _dist_run("tools/dist_train.sh", config, "2", "--work-dir", str(work), *overrides)
+    assert "Distributed launcher: pytorch" in train
+    assert "Distributed training: True" in train
+    assert "Iter(val) [2/2]" in train  # 4 images split over 2 ranks
     checkpoint = work / "iter_6.pth"
     assert checkpoint.is_file()
 
-    env["PORT"] = str(_free_port())
-    test = subprocess.run(
-        [
-            "bash",
-            "tools/dist_test.sh",
-            config,
-            str(checkpoint),
-            "2",
-            "--eval",
-            "mIoU",
-            "--work-dir",
-            str(tmp_path / "test"),
-            "--out",
-            str(tmp_path / "labels"),
-            *overrides,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
+    test = _dist_run(
+        "tools/dist_test.sh",
+        config,
+        str(checkpoint),
+        "2",
+        "--eval",
+        "mIoU",
+        "--work-dir",
+        str(tmp_path / "test"),
+        "--out",
+        str(tmp_path / "labels"),
+        *overrides,
     )
-    assert test.returncode == 0, test.stderr[-3000:]
-    assert re.search(
-        r"Iter\(test\) \[2/2\].*mIoU: \d+\.\d+", test.stdout + test.stderr
-    )  # 4 images / 2 ranks
+    assert re.search(r"Iter\(test\) \[2/2\].*mIoU: \d+\.\d+", test)  # 4 images / 2 ranks
     labels = sorted((tmp_path / "labels").glob("*.png"))
     assert len(labels) == 4
     assert set(np.unique(cv2.imread(str(labels[0]), cv2.IMREAD_UNCHANGED))) <= set(range(1, 6))
