@@ -9,7 +9,7 @@ from conftest import randomize_, tiny_backbone_cfg
 from mmseg.registry import MODELS as MMSEG_MODELS
 
 from mmseg_beit.models import BEiT
-from mmseg_beit.models.layers.attention import RelativePositionAttention
+from mmseg_beit.models.layers.attention import RelativePositionAttention, sdpa_mask
 from mmseg_beit.models.utils.relative_position import resize_relative_table
 
 
@@ -109,6 +109,31 @@ def test_inference_bias_cache_follows_weight_updates():
         fresh.load_state_dict(attn.state_dict())  # no cache: computes from the new table
         torch.testing.assert_close(after, fresh(x, (4, 4)), atol=1e-6, rtol=0)
     assert not torch.allclose(before, after, atol=1e-3)
+
+
+def test_sdpa_mask_rows_aligned_for_gpu_kernels_keep_their_values():
+    bias = torch.randn(4, 17, 17)
+    mask = sdpa_mask(bias, torch.bfloat16, align=8)
+    assert mask.shape == (1, 4, 17, 17) and mask.dtype == torch.bfloat16
+    assert mask.stride()[-1] == 1 and all(s % 8 == 0 for s in mask.stride()[:-1])
+    torch.testing.assert_close(mask[0], bias.to(torch.bfloat16), atol=0, rtol=0)
+    q, k, v = torch.randn(3, 2, 4, 17, 8).unbind(0)
+    torch.testing.assert_close(
+        F.scaled_dot_product_attention(q, k, v, attn_mask=sdpa_mask(bias, q.dtype, align=8)),
+        F.scaled_dot_product_attention(q, k, v, attn_mask=bias),
+    )
+    assert sdpa_mask(bias, torch.float32).is_contiguous()  # CPU layout
+
+
+def test_inference_mask_is_built_once_and_training_mask_carries_gradients():
+    attn = randomize_(RelativePositionAttention(32, 4, (4, 4)))
+    q = torch.randn(1, 4, 17, 8)
+    with torch.no_grad():
+        assert attn.attention_mask((4, 4), q) is attn.attention_mask((4, 4), q)
+    mask = attn.attention_mask((4, 4), q)
+    assert mask.requires_grad
+    mask.sum().backward()
+    assert attn.relative_position_bias_table.grad.abs().sum() > 0
 
 
 def test_attention_dropout_and_drop_path_are_honoured():

@@ -3,7 +3,7 @@
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint K] [--shape H W] [--batch N]
         [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf]
         [--modes infer train flops]
-        [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--json OUT]
+        [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--peak-tflops P] [--json OUT]
 
 Every measurement runs in a fresh process, so peak memory is that measurement's own: CUDA
 max-allocated, or on CPU the peak RSS (VmHWM) above the RSS once the model is loaded, i.e.
@@ -12,8 +12,10 @@ implementations hold identical weights: the checkpoint's or random ones (with --
 transformers' random initialisation converted to this package's keys). Inference is the
 model's forward on a (batch, 3, H, W) tensor: backbone, neck and decode head. It is timed after
 warm-up, with the median and the spread of the repeats. ``--modes train`` measures full
-training steps (forward, losses, backward, AdamW step) at 2 images or more. This package's
-model uses its speed switches for the chosen dtype and device (listed as "settings").
+training steps (forward, losses, backward, AdamW step) at 2 images or more. Each mode runs in
+fp32 and, when --dtype names one, under that autocast dtype. This package's model uses its
+speed switches for the chosen dtype and device (listed as "settings"). With ``flops``, the
+backbone's achieved TFLOP/s is reported, and its share of the device's 16-bit peak (MFU).
 --agreement reports the share of pixels whose class under --dtype equals the fp32 class, on the
 images of a folder.
 """
@@ -95,9 +97,15 @@ def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
     return run
 
 
-def _train_step_fn(model, x: torch.Tensor, num_classes: int):
+def _train_step_fn(impl: str, model, x: torch.Tensor, dtype: str, num_classes: int):
+    """One training step; others run forward and losses under torch.autocast (as mmengine's
+    AmpOptimWrapper does), ours switches it per module."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
+
+    from mmseg_beit.models.utils.precision import autocast
+
+    outer = autocast(DTYPES[dtype] if impl != "ours" else None, x.device.type)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05)
     labels = torch.randint(0, num_classes, (x.shape[0], 1, *x.shape[2:]), device=x.device)
@@ -109,7 +117,8 @@ def _train_step_fn(model, x: torch.Tensor, num_classes: int):
     model.train()
 
     def step():
-        losses = model.loss(x, samples)
+        with outer:
+            losses = model.loss(x, samples)
         loss = sum(v for k, v in losses.items() if "loss" in k)
         loss.backward()
         optimizer.step()
@@ -137,6 +146,8 @@ def worker(spec: dict) -> dict:
         model.load_state_dict(weights["ours"], strict=True)
     model.to(device)
     del weights
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True  # as mmseg's default runtime sets it
     gc.collect()
     baseline_mb = _reset_peak_rss()  # the model is loaded: what follows is the measurement's
     if device == "cuda":
@@ -152,14 +163,15 @@ def worker(spec: dict) -> dict:
         "settings": settings,
     }
     if spec["mode"] == "train":
-        timing = _timed(_train_step_fn(model, x, spec["num_classes"]), device, 1, spec["repeats"])
+        step = _train_step_fn(impl, model, x, dtype, spec["num_classes"])
+        timing = _timed(step, device, 1, spec["repeats"])
     else:
         model.eval()
         with torch.inference_mode():
             timing = _timed(
                 _forward_fn(impl, model, x, dtype, device), device, spec["warmup"], spec["repeats"]
             )
-            if impl == "ours" and dtype == "fp32":
+            if impl == "ours":
                 timing["backbone_median_s"] = _timed(
                     lambda: model.backbone(x), device, 1, spec["repeats"]
                 )["median_s"]
@@ -226,6 +238,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--agreement", metavar="IMAGE_DIR", help="pixel agreement vs fp32")
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        help="the device's dense bf16/fp16 peak, for the backbone's model FLOP utilisation "
+        "(default: known for H100 and H200)",
+    )
     parser.add_argument("--json", help="write all results here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -261,10 +279,11 @@ def main() -> int:
             print(json.dumps(report["flops_per_image"]))
         impls = ["ours", *args.compare]
         runs = []
+        dtypes = _dtypes(args.dtype)
         if "infer" in args.modes:
-            runs += [(impl, "infer", dtype) for impl in impls for dtype in _dtypes(args.dtype)]
+            runs += [(impl, "infer", dtype) for impl in impls for dtype in dtypes]
         if "train" in args.modes:
-            runs += [(impl, "train", "fp32") for impl in impls if impl != "hf"]
+            runs += [(impl, "train", dtype) for impl in impls if impl != "hf" for dtype in dtypes]
         for impl, mode, dtype in runs:
             spec = dict(
                 impl=impl, mode=mode, dtype=dtype, config=args.config, shape=args.shape,
@@ -278,6 +297,10 @@ def main() -> int:
             print(json.dumps(result), flush=True)
     report["ratios"] = _ratios(report["results"])
     print(json.dumps(report["ratios"], indent=1))
+    if "flops_per_image" in report:
+        peak = args.peak_tflops or _known_peak_tflops(args.device)
+        report["backbone_utilisation"] = _utilisation(report, peak)
+        print(json.dumps(report["backbone_utilisation"], indent=1))
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(report, indent=1))
@@ -318,6 +341,32 @@ def _ratios(results: list[dict]) -> dict:
                 "memory_ratio": mine["peak_memory_mb"] / memory if memory > 0 else None,
             }
     return ratios
+
+
+# Dense (no sparsity) bf16/fp16 tensor-core peaks, TFLOP/s, from the vendor's data sheets.
+_PEAK_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.4, "H200": 989.4, "A100": 312.0}
+
+
+def _known_peak_tflops(device: str) -> float | None:
+    if device != "cuda":
+        return None
+    name = torch.cuda.get_device_name()
+    return next((peak for key, peak in _PEAK_TFLOPS.items() if key in name), None)
+
+
+def _utilisation(report: dict, peak_tflops: float | None) -> dict:
+    """Achieved backbone TFLOP/s per run of ours, and its share of the 16-bit peak (MFU)."""
+    flops = report["flops_per_image"]["backbone"]
+    out = {}
+    for r in report["results"]:
+        if r["impl"] != "ours" or "backbone_median_s" not in r:
+            continue
+        tflops = flops * r["batch"] / r["backbone_median_s"] / 1e12
+        entry = {"backbone_tflops_per_s": tflops}
+        if peak_tflops and r["dtype"] != "fp32":
+            entry |= {"peak_tflops_per_s": peak_tflops, "mfu": tflops / peak_tflops}
+        out[f"{r['mode']} {r['dtype']}"] = entry
+    return out
 
 
 def _processor() -> str:

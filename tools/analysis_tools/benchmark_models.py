@@ -26,12 +26,14 @@ def _model_cfg(config: str, shape: tuple[int, int]):
 def our_settings(dtype: str, device: str, train: bool) -> dict:
     """The speed / memory switches this package's model runs with, per dtype and device."""
     settings = {}
+    if dtype != "fp32":
+        parts = ("backbone", "neck", "decode_head") + (("auxiliary_head",) if train else ())
+        settings |= {f"{part}.autocast": dtype for part in parts}
     if train:
         settings |= {
             f"{part}.with_cp": True for part in ("backbone", "decode_head", "auxiliary_head")
         }
     elif dtype != "fp32":
-        settings |= {f"{part}.autocast": dtype for part in ("backbone", "neck", "decode_head")}
         settings |= {"neck.channels_last": True, "decode_head.channels_last": True}
     elif device == "cpu":
         settings["decode_head.conv_cfg"] = dict(type="WinogradConv2d")
@@ -94,7 +96,7 @@ def count_flops(config: str, shape, weights: dict) -> dict:
     """FLOPs of one image's inference forward (backbone + neck + decode head), counted by torch.
 
     ``model``: with direct convolutions (the usual figure); ``executed``: what ours runs with its
-    fp32 CPU switches (Winograd does fewer multiplications).
+    fp32 CPU switches (Winograd does fewer multiplications); ``backbone``: the encoder alone.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -104,9 +106,12 @@ def count_flops(config: str, shape, weights: dict) -> dict:
         model.load_state_dict(weights["ours"])
         model.eval()
         x = torch.randn(1, 3, *shape)
-        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-            model.decode_head(model.neck(model.backbone(x)))
-        flops[name] = counter.get_total_flops()
+        with torch.inference_mode(), FlopCounterMode(display=False) as backbone:
+            features = model.backbone(x)
+        with torch.inference_mode(), FlopCounterMode(display=False) as rest:
+            model.decode_head(model.neck(features))
+        flops[name] = backbone.get_total_flops() + rest.get_total_flops()
+        flops.setdefault("backbone", backbone.get_total_flops())
     return flops
 
 

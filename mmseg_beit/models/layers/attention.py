@@ -96,17 +96,31 @@ class RelativePositionAttention(nn.Module):
         table = self.relative_position_bias_table
         if table is None:
             return None
-        cacheable = not (torch.is_grad_enabled() and table.requires_grad)
-        key = (grid, table.device, table.dtype, table._version)
-        if cacheable and key in self._bias_cache:
-            return self._bias_cache[key]
         if grid != self.grid:
             table = resize_relative_table(table, self.grid, grid)
         n = grid[0] * grid[1] + 1
-        bias = table[self._index(grid, table.device).view(-1)].view(n, n, -1).permute(2, 0, 1)
+        return table[self._index(grid, table.device).view(-1)].view(n, n, -1).permute(2, 0, 1)
+
+    def attention_mask(self, grid: tuple[int, int], query: torch.Tensor) -> torch.Tensor | None:
+        """The relative bias laid out for SDPA with this query; outside autograd built once.
+
+        CPU kernels take an fp32 mask with bf16 inputs (fastest). GPU kernels want the query's
+        dtype, and the memory-efficient one rows aligned to 8 elements (else it pads a copy of
+        the mask on every call).
+        """
+        table = self.relative_position_bias_table
+        if table is None:
+            return None
+        on_cpu = query.device.type == "cpu"
+        dtype = table.dtype if on_cpu else query.dtype
+        cacheable = not (torch.is_grad_enabled() and table.requires_grad)
+        key = (grid, table.device, table.dtype, table._version, dtype)
+        if cacheable and key in self._bias_cache:
+            return self._bias_cache[key]
+        mask = sdpa_mask(self.relative_bias(grid), dtype, align=1 if on_cpu else 8)
         if cacheable:
-            self._bias_cache = {key: bias}
-        return bias
+            self._bias_cache = {key: mask}
+        return mask
 
     def qkv_bias(self) -> torch.Tensor | None:
         """The 3C bias of the qkv projection; outside autograd built once per weight version."""
@@ -124,15 +138,21 @@ class RelativePositionAttention(nn.Module):
         batch, tokens, channels = x.shape
         qkv = F.linear(x, self.qkv.weight, self.qkv_bias())
         q, k, v = qkv.view(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
-        mask = self.relative_bias(grid)
-        if mask is not None:
-            # 4-D: PyTorch's fused CPU kernel rejects a 3-D mask (and falls back to the ~4x slower
-            # math path). CPU kernels take an fp32 mask with bf16 inputs (fastest); GPU kernels
-            # want the query's dtype.
-            mask = mask.unsqueeze(0)
-            if mask.device.type != "cpu":
-                mask = mask.to(q.dtype)
+        mask = self.attention_mask(grid, q)
         drop = self.attn_drop if self.training else 0.0
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         x = x.transpose(1, 2).reshape(batch, tokens, channels)
         return self.proj_drop(self.proj(x))
+
+
+def sdpa_mask(bias: torch.Tensor, dtype: torch.dtype, align: int = 1) -> torch.Tensor:
+    """A (H, N, N) bias as a (1, H, N, N) SDPA mask whose rows start every ``align`` elements.
+
+    4-D because PyTorch's fused CPU kernel rejects a 3-D mask (and falls back to the ~4x slower
+    math path).
+    """
+    bias = bias.to(dtype)
+    n = bias.shape[-1]
+    if n % align:
+        bias = F.pad(bias, (0, align - n % align))[..., :n]
+    return bias.unsqueeze(0)
