@@ -62,3 +62,23 @@ def test_benchmark_training_steps_in_both_precisions(tmp_path):
     assert fp32["backbone.with_cp"] and "backbone.autocast" not in fp32
     assert bf16["backbone.with_cp"] and bf16["auxiliary_head.autocast"] == "bf16"
     assert all(r["median_s"] > 0 and r["peak_memory_mb"] >= 0 for r in report["results"])
+
+
+def test_attention_kernel_report_names_the_dispatched_kernels(tmp_path):
+    out = tmp_path / "kernels.json"
+    command = [
+        sys.executable,
+        str(REPO / "tools/analysis_tools/attention_kernels.py"),
+        *("--device", "cpu", "--dtype", "bf16", "--grid", "6", "8", "--dims", "64"),
+        *("--heads", "4", "--repeats", "2", "--json", str(out)),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["shape"] == {"batch": 1, "heads": 4, "tokens": 49}
+    runs = {run["backend"]: run for run in report["runs"]}
+    # The 4-D bias mask keeps PyTorch's fused CPU kernel (a 3-D one falls back to math).
+    assert runs["default"]["sdpa_ops"] == ["aten::_scaled_dot_product_flash_attention_for_cpu"]
+    assert runs["math"]["sdpa_ops"] == ["aten::_scaled_dot_product_attention_math"]
+    assert not runs["default"]["mask_padded_by_sdpa"] and runs["default"]["median_ms"] > 0
+    assert not runs["efficient"]["ran"] and runs["efficient"]["error"]  # CUDA only

@@ -21,7 +21,7 @@ from mmseg_beit.models.utils.precision import autocast, check_autocast
 from mmseg_beit.registry import MODELS
 
 
-def _sdpa_backends(names: Sequence[str] | None, rel_pos_bias: bool) -> list | None:
+def _sdpa_backends(names: Sequence[str] | None) -> list | None:
     if names is None:
         return None
     known = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION}
@@ -29,8 +29,6 @@ def _sdpa_backends(names: Sequence[str] | None, rel_pos_bias: bool) -> list | No
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise ValueError(f"sdpa_backends must name some of {sorted(known)}, got {list(names)}")
-    if rel_pos_bias and list(names) == ["flash"]:
-        raise ValueError("the flash backend takes no attention bias; add 'efficient' or 'math'")
     return [known[n] for n in names]
 
 
@@ -81,7 +79,7 @@ class BEiT(BaseModule):
         with_cp: Activation checkpointing of every block while training (saves memory).
         autocast: Run the encoder in 'bf16' or 'fp16' autocast (features returned in fp32).
         sdpa_backends: Restrict scaled_dot_product_attention to these backends, from
-            'flash', 'efficient', 'cudnn', 'math' (flash takes no bias: ViT mode only).
+            'flash', 'efficient', 'cudnn', 'math' (on GPUs flash takes no bias: ViT only).
             None lets PyTorch choose.
         compile: ``torch.compile`` every block (compiled on first use of each input size).
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)``:
@@ -136,7 +134,8 @@ class BEiT(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.autocast = check_autocast(autocast)
-        self.sdpa_backends = _sdpa_backends(sdpa_backends, rel_pos_bias)
+        self.rel_pos_bias = rel_pos_bias
+        self.sdpa_backends = _sdpa_backends(sdpa_backends)
 
         self.patch_embed = PatchEmbed(
             in_channels=in_channels,
@@ -248,6 +247,15 @@ class BEiT(BaseModule):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Encodes (B, C, H, W) images into one (B, embed_dims, ceil(H/16), ceil(W/16)) map per
         entry of ``out_indices``."""
+        if (
+            self.sdpa_backends == [SDPBackend.FLASH_ATTENTION]
+            and self.rel_pos_bias
+            and inputs.device.type != "cpu"
+        ):  # PyTorch would only say "no available kernel"; the CPU flash kernel takes a bias
+            raise ValueError(
+                f"sdpa_backends=['flash'] takes no attention bias on {inputs.device.type}; "
+                "add 'efficient', 'cudnn' or 'math', or use rel_pos_bias=False"
+            )
         kernels = sdpa_kernel(self.sdpa_backends) if self.sdpa_backends else nullcontext()
         with kernels, autocast(self.autocast, inputs.device.type):
             features = self._encode(inputs)
