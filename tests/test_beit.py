@@ -130,10 +130,20 @@ def test_inference_mask_is_built_once_and_training_mask_carries_gradients():
     q = torch.randn(1, 4, 17, 8)
     with torch.no_grad():
         assert attn.attention_mask((4, 4), q) is attn.attention_mask((4, 4), q)
+    # Contiguous: PyTorch's CPU flash kernel runs about 2x slower with a strided mask.
+    assert attn.attention_mask((4, 4), q).is_contiguous()
     mask = attn.attention_mask((4, 4), q)
     assert mask.requires_grad
     mask.sum().backward()
     assert attn.relative_position_bias_table.grad.abs().sum() > 0
+
+    uncached = RelativePositionAttention(32, 4, (4, 4), cache_bias=False).eval()
+    uncached.load_state_dict(attn.state_dict())
+    x = torch.randn(1, 17, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(uncached(x, (4, 4)), attn.eval()(x, (4, 4)), atol=0, rtol=0)
+        assert uncached.attention_mask((4, 4), q) is not uncached.attention_mask((4, 4), q)
+    assert not uncached._bias_cache
 
 
 def test_attention_dropout_and_drop_path_are_honoured():

@@ -28,6 +28,7 @@ class TransformerBlock(nn.Module):
         attn_drop: Dropout on attention probabilities.
         norm_cfg: Normalisation config (mmcv), usually ``dict(type='LN', eps=1e-6)``.
         act_cfg: FFN activation config (mmcv).
+        cache_bias: See :class:`RelativePositionAttention`.
     """
 
     def __init__(
@@ -42,10 +43,13 @@ class TransformerBlock(nn.Module):
         attn_drop: float,
         norm_cfg: dict,
         act_cfg: dict,
+        cache_bias: bool = True,
     ) -> None:
         super().__init__()
         self.ln1 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.attn = RelativePositionAttention(embed_dims, num_heads, grid, qkv_bias, attn_drop)
+        self.attn = RelativePositionAttention(
+            embed_dims, num_heads, grid, qkv_bias, attn_drop, cache_bias=cache_bias
+        )
         self.ln2 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.ffn = FFN(
             embed_dims=embed_dims,
