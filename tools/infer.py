@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from mmengine.utils import ProgressBar
 
-from mmseg_beit.apis import load_segmentor, read_image, segment
+from mmseg_beit.apis import keep_freed_memory, load_segmentor, read_image, segment
 from mmseg_beit.apis.files import collect_images, save_prediction
 from mmseg_beit.checkpoint import CheckpointError
 
@@ -53,6 +53,8 @@ def main() -> int:
         print(f"infer: --opacity must be within 0..1, got {args.opacity}", file=sys.stderr)
         return 2
     paths, errors = collect_images(args.images)
+    if args.device == "cpu":
+        keep_freed_memory()
     try:
         model = load_segmentor(args.config, args.checkpoint, args.device, tta=args.tta)
     except (CheckpointError, ValueError, FileNotFoundError) as error:

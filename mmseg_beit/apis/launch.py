@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 
+from mmseg_beit.apis.allocator import keep_freed_memory
+
 
 def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
     """``--cfg-options``, ``--launcher`` and ``--local-rank``, as the tools share them."""
@@ -49,7 +51,8 @@ def enable_tta(cfg: Config) -> Config:
 
 
 def prepare_launch(cfg: Config, launcher: str) -> Config:
-    """Sets the launcher; without CUDA, uses gloo, plain BN and CPU-only DDP.
+    """Sets the launcher; without CUDA, uses gloo, plain BN, CPU-only DDP and a heap that keeps
+    freed memory (:func:`keep_freed_memory`).
 
     mmengine's own ``init_dist`` calls ``torch.cuda.set_device``, so on CPU the process group is
     started here (mmengine then finds it and skips its own start).
@@ -57,6 +60,7 @@ def prepare_launch(cfg: Config, launcher: str) -> Config:
     cfg.launcher = launcher
     if torch.cuda.is_available():
         return cfg
+    keep_freed_memory()
     replace_sync_bn(cfg.model)
     if launcher == "none":
         return cfg

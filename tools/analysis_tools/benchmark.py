@@ -3,7 +3,8 @@
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint K] [--shape H W] [--batch N]
         [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf]
         [--modes infer train flops]
-        [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--peak-tflops P] [--json OUT]
+        [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--peak-tflops P]
+        [--keep-freed-memory] [--json OUT]
 
 Every measurement runs in a fresh process, so peak memory is that measurement's own: CUDA
 max-allocated, or on CPU the peak RSS (VmHWM) above the RSS once the model is loaded, i.e.
@@ -131,10 +132,12 @@ def worker(spec: dict) -> dict:
     """One measurement in this (fresh) process."""
     from mmengine.registry import init_default_scope
 
-    import mmseg_beit  # noqa: F401
+    import mmseg_beit.apis
 
     init_default_scope("mmseg_beit")
     device, dtype, impl = spec["device"], spec["dtype"], spec["impl"]
+    if spec["keep_freed_memory"] and not mmseg_beit.apis.keep_freed_memory():
+        raise SystemExit("benchmark: --keep-freed-memory needs glibc")
     torch.manual_seed(0)
     weights = torch.load(spec["weights"], weights_only=True)
     if impl == "hf":
@@ -239,6 +242,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--agreement", metavar="IMAGE_DIR", help="pixel agreement vs fp32")
     parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="every implementation with mmseg_beit.apis.keep_freed_memory() (glibc heap reuse)",
+    )
+    parser.add_argument(
         "--peak-tflops",
         type=float,
         help="the device's dense bf16/fp16 peak, for the backbone's model FLOP utilisation "
@@ -259,6 +267,7 @@ def main() -> int:
         "batch": args.batch,
         "device": args.device,
         "dtype": args.dtype,
+        "keep_freed_memory": args.keep_freed_memory,
         "date": time.strftime("%Y-%m-%d"),
         "machine": {
             "platform": platform.platform(),
@@ -290,6 +299,7 @@ def main() -> int:
                 batch=args.batch, device=args.device,
                 repeats=args.repeats if mode == "infer" else 2,
                 warmup=args.warmup, train=mode == "train", weights=str(weights_path),
+                keep_freed_memory=args.keep_freed_memory,
                 out_indices=prepared["out_indices"], num_classes=prepared["num_classes"],
             )  # fmt: skip
             result = _run_worker(spec)
