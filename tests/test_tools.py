@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import subprocess
+import warnings
 from pathlib import Path
 
 import cv2
@@ -92,18 +93,22 @@ def _dist_run(script: str, *args: str) -> str:
     when the test ran alone. Any other failure fails at once, and so does a second crash.
     """
     for attempt in (1, 2):
-        env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS="1")
+        # faulthandler: a rank that aborts natively prints every thread's Python stack.
+        env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
         run = subprocess.run(
             ["bash", script, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=400
         )
         output = run.stdout + run.stderr
         if run.returncode == 0:
             return output
+        errors = "\n".join(
+            line
+            for line in output.splitlines()
+            if re.search(r"rank\d\]|Error|error|terminate|File \"|thread 0x", line)
+        )
         if attempt == 2 or "ChildFailedError" not in output:
-            errors = [
-                line for line in output.splitlines() if re.search(r"rank\d\]|Error|terminate", line)
-            ]
-            raise AssertionError(f"{script} failed:\n" + "\n".join(errors[:60]))
+            raise AssertionError(f"{script} failed:\n{errors[-12000:]}")
+        warnings.warn(f"{script}: a rank crashed, retrying once:\n{errors[-12000:]}", stacklevel=1)
     raise AssertionError("unreachable")
 
 
