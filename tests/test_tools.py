@@ -88,9 +88,11 @@ def _free_port() -> int:
 def _dist_run(script: str, *args: str) -> str:
     """Runs a dist_*.sh script on a free port; returns stdout + stderr.
 
-    One retry when a rank process crashed (torchrun's ChildFailedError): such native crashes of a
-    gloo rank were seen twice in about ten full-suite runs on 2 cores (cause not yet found), never
-    when the test ran alone. Any other failure fails at once, and so does a second crash.
+    One retry, with a warning that shows each rank's errors, when a rank process died (torchrun's
+    ChildFailedError). Rank failures were seen about once in ten runs. One cause was found and
+    fixed: with --out, a rank could write its first label PNG before rank 0 had made the folder.
+    Another, a rank aborting during validation in training, was seen once and not explained.
+    Any other failure fails at once, and so does a second one.
     """
     for attempt in (1, 2):
         # faulthandler: a rank that aborts natively prints every thread's Python stack.

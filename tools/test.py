@@ -11,6 +11,7 @@ tools/infer.py does, NAME_overlay.png (colours and a legend) and NAME.png (label
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mmengine.runner import Runner
 
@@ -51,6 +52,9 @@ def main() -> None:
     if args.eval:
         cfg.test_evaluator.iou_metrics = list(args.eval)
     if args.out:
+        # Every rank writes its own images; mmseg's IoUMetric makes the folder on rank 0 only,
+        # so another rank could reach its first write before it exists.
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         cfg.test_evaluator.output_dir = args.out
         cfg.test_evaluator.keep_results = True
     if args.show_dir:
