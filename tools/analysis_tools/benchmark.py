@@ -83,11 +83,16 @@ def _timed(fn, device: str, warmup: int, repeats: int) -> dict:
     }
 
 
-def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
-    """The inference forward; others run under torch.autocast, ours switches it per module."""
+def _outer_autocast(impl: str, dtype: str, device: str):
+    """torch.autocast around the whole model for others; ours switches it per module."""
     from mmseg_beit.models.utils.precision import autocast
 
-    outer = autocast(DTYPES[dtype] if impl != "ours" else None, device)
+    return autocast(DTYPES[dtype] if impl != "ours" else None, device)
+
+
+def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
+    """The inference forward, under :func:`_outer_autocast`."""
+    outer = _outer_autocast(impl, dtype, device)
 
     def run():
         with outer:
@@ -99,14 +104,12 @@ def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
 
 
 def _train_step_fn(impl: str, model, x: torch.Tensor, dtype: str, num_classes: int):
-    """One training step; others run forward and losses under torch.autocast (as mmengine's
-    AmpOptimWrapper does), ours switches it per module."""
+    """One training step, forward and losses under :func:`_outer_autocast` (for others, as
+    mmengine's AmpOptimWrapper does)."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
-    from mmseg_beit.models.utils.precision import autocast
-
-    outer = autocast(DTYPES[dtype] if impl != "ours" else None, x.device.type)
+    outer = _outer_autocast(impl, dtype, x.device.type)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05)
     labels = torch.randint(0, num_classes, (x.shape[0], 1, *x.shape[2:]), device=x.device)
