@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, tiny_backbone_cfg
 
 from mmseg_beit.checkpoint import CheckpointError
 from mmseg_beit.checkpoint.official import convert_backbone, detect_format
@@ -128,14 +128,12 @@ def test_converted_official_checkpoint_gives_reference_features(official, tmp_pa
     ]
 
     backbone = BEiT(
-        img_size=64,
-        embed_dims=32,
-        num_layers=4,
-        num_heads=4,
-        mlp_ratio=2,
-        out_indices=[0, 1, 3],
-        norm_cfg=dict(type="LN", eps=1e-12),
-        init_cfg=dict(type="Pretrained", checkpoint=str(dst)),
+        **tiny_backbone_cfg(
+            mlp_ratio=2,
+            out_indices=[0, 1, 3],
+            norm_cfg=dict(type="LN", eps=1e-12),
+            init_cfg=dict(type="Pretrained", checkpoint=str(dst)),
+        )
     )
     backbone.load_state_dict(state, strict=True)  # exactly the backbone's keys, nothing stale
     backbone.eval()
@@ -148,12 +146,12 @@ def test_converted_official_checkpoint_gives_reference_features(official, tmp_pa
 def test_official_checkpoint_initialises_a_larger_model_with_legacy_resize(official):
     _, path, _ = official
     backbone = BEiT(
-        img_size=96,
-        embed_dims=32,
-        num_layers=4,
-        num_heads=4,
-        mlp_ratio=2,
-        init_cfg=dict(type="Pretrained", checkpoint=str(path)),
+        **tiny_backbone_cfg(
+            img_size=96,
+            mlp_ratio=2,
+            out_indices=-1,
+            init_cfg=dict(type="Pretrained", checkpoint=str(path)),
+        )
     )
     backbone.init_weights()  # straight from the official file: converted and resized on load
     source = torch.load(path, weights_only=True)["model"]
@@ -216,12 +214,9 @@ def test_unknown_layout_is_refused_and_nothing_is_written(tmp_path):
 def test_patch_size_mismatch_is_a_clear_error(official):
     _, path, _ = official
     backbone = BEiT(
-        img_size=64,
-        patch_size=8,
-        embed_dims=32,
-        num_layers=4,
-        num_heads=4,
-        init_cfg=dict(type="Pretrained", checkpoint=str(path)),
+        **tiny_backbone_cfg(
+            patch_size=8, out_indices=-1, init_cfg=dict(type="Pretrained", checkpoint=str(path))
+        )
     )
     with pytest.raises(
         CheckpointError, match=r"patch size \(16, 16\) does not match the model's \(8, 8\)"

@@ -2,16 +2,5 @@
 # tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args, e.g. --eval mIoU]
 # Several machines: set NNODES, NODE_RANK, MASTER_ADDR and PORT the same way on each.
 set -euo pipefail
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-DIR=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-python -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+source "$(dirname "$0")/launch_lib.sh"
+torchrun_tool "$3" test.py "$1" "$2" --launcher pytorch "${@:4}"

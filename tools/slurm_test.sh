@@ -2,15 +2,5 @@
 # tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
 # Env: GPUS (total, 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS.
 set -euo pipefail
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-DIR=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 \
-    ${SRUN_ARGS:-} python -u "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher slurm "${@:5}"
+source "$(dirname "$0")/launch_lib.sh"
+srun_tool "$1" "$2" test.py "$3" "$4" --launcher slurm "${@:5}"

@@ -2,14 +2,5 @@
 # tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py args]
 # Env: GPUS (total, 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS.
 set -euo pipefail
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-DIR=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 \
-    ${SRUN_ARGS:-} python -u "$DIR/train.py" "$CONFIG" --launcher slurm "${@:4}"
+source "$(dirname "$0")/launch_lib.sh"
+srun_tool "$1" "$2" train.py "$3" --launcher slurm "${@:4}"

@@ -21,26 +21,22 @@ import sys
 import time
 
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.attention import sdpa_kernel
 from torch.profiler import ProfilerActivity, profile
 
 from mmseg_beit.io import atomic_path
+from mmseg_beit.models.backbones.beit import SDPA_BACKENDS
 from mmseg_beit.models.layers.attention import RelativePositionAttention
+from mmseg_beit.models.utils.precision import AUTOCAST_DTYPES, autocast
 
-BACKENDS = {
-    "flash": SDPBackend.FLASH_ATTENTION,
-    "efficient": SDPBackend.EFFICIENT_ATTENTION,
-    "cudnn": SDPBackend.CUDNN_ATTENTION,
-    "math": SDPBackend.MATH,
-}
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _PAD_OPS = ("aten::constant_pad_nd", "aten::pad")
 
 
-def _call(attn: RelativePositionAttention, x: torch.Tensor, grid, dtype, train: bool):
-    """One attention call under autocast; with ``train`` also its backward."""
-    autocast = torch.autocast(x.device.type, dtype=dtype, enabled=dtype != torch.float32)
-    with torch.set_grad_enabled(train), autocast:
+def _call(attn: RelativePositionAttention, x: torch.Tensor, grid, dtype: str, train: bool):
+    """One attention call, under autocast unless ``dtype`` is 'fp32'; with ``train`` also its
+    backward."""
+    precision = autocast(None if dtype == "fp32" else dtype, x.device.type)
+    with torch.set_grad_enabled(train), precision:
         out = attn(x, grid)
     if train:
         out.float().sum().backward()
@@ -59,9 +55,9 @@ def _inside_sdpa(event) -> bool:
     return False
 
 
-def probe(attn, x, grid, dtype, train: bool, backend: str | None, repeats: int) -> dict:
+def probe(attn, x, grid, dtype: str, train: bool, backend: str | None, repeats: int) -> dict:
     """Runs the attention with ``backend`` forced (None: PyTorch's choice) and reports on it."""
-    context = sdpa_kernel([BACKENDS[backend]]) if backend else contextlib.nullcontext()
+    context = sdpa_kernel([SDPA_BACKENDS[backend]]) if backend else contextlib.nullcontext()
     result: dict = {"backend": backend or "default"}
     activities = [ProfilerActivity.CPU]
     if x.device.type == "cuda":
@@ -103,7 +99,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="bf16")
+    parser.add_argument("--dtype", choices=["fp32", *AUTOCAST_DTYPES], default="bf16")
     parser.add_argument("--grid", type=int, nargs=2, default=[40, 40], metavar=("H", "W"))
     parser.add_argument("--dims", type=int, default=1024)
     parser.add_argument("--heads", type=int, default=16)
@@ -129,8 +125,8 @@ def main() -> int:
         "mode": "train" if args.train else "inference",
         "date": time.strftime("%Y-%m-%d"),
         "runs": [
-            probe(attn, x, grid, DTYPES[args.dtype], args.train, backend, args.repeats)
-            for backend in (None, *BACKENDS)
+            probe(attn, x, grid, args.dtype, args.train, backend, args.repeats)
+            for backend in (None, *SDPA_BACKENDS)
         ],
     }
     print(json.dumps(report, indent=1))

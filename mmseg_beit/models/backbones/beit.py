@@ -20,16 +20,23 @@ from mmseg_beit.models.utils.abs_position import resize_abs_pos_embed
 from mmseg_beit.models.utils.precision import autocast, check_autocast
 from mmseg_beit.registry import MODELS
 
+SDPA_BACKENDS = {
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+    "math": SDPBackend.MATH,
+}
+
 
 def _sdpa_backends(names: Sequence[str] | None) -> list | None:
     if names is None:
         return None
-    known = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION}
-    known |= {"cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in SDPA_BACKENDS]
     if unknown or not names:
-        raise ValueError(f"sdpa_backends must name some of {sorted(known)}, got {list(names)}")
-    return [known[n] for n in names]
+        raise ValueError(
+            f"sdpa_backends must name some of {sorted(SDPA_BACKENDS)}, got {list(names)}"
+        )
+    return [SDPA_BACKENDS[n] for n in names]
 
 
 def _pair(size: int | Sequence[int]) -> tuple[int, int]:
