@@ -1,10 +1,14 @@
-"""Child registries of scope ``mmseg_beit``.
+"""Registries of scope ``mmseg_beit``, children of MMSegmentation's.
 
-Each one is a child of MMSegmentation's registry of the same kind, so with
-``default_scope = 'mmseg_beit'`` a config finds this package's modules first and every mmseg or
-mmengine component (EncoderDecoder, datasets, transforms, IoUMetric, hooks, runners) by its usual
-name through the parent.
+With ``default_scope = 'mmseg_beit'`` a config finds this package's modules first and every
+mmseg or mmengine component (EncoderDecoder, datasets, IoUMetric, hooks, loops) by its usual name
+through the parent. mmengine resolves a default scope in *every* registry tree it builds from
+(runners, loops, metrics, visualisers...) and falls back, with a warning and without mmseg's
+modules, where the scope has no child; so the scope gets a child in each of mmseg's trees. The
+ones this package adds to are named below; ``locations`` lets mmengine import them on demand.
 """
+
+from __future__ import annotations
 
 from mmengine.registry import Registry
 from mmseg import registry as mmseg_registry
@@ -20,22 +24,15 @@ def _child(parent: Registry, location: str | None = None) -> Registry:
 MODELS = _child(mmseg_registry.MODELS, "models")
 DATASETS = _child(mmseg_registry.DATASETS, "datasets")
 TRANSFORMS = _child(mmseg_registry.TRANSFORMS, "datasets")
-OPTIM_WRAPPER_CONSTRUCTORS = _child(mmseg_registry.OPTIM_WRAPPER_CONSTRUCTORS, "engine")
+METRICS = _child(mmseg_registry.METRICS, "evaluation")
 HOOKS = _child(mmseg_registry.HOOKS, "engine")
-# Registries this package adds nothing to; children so that the scope resolves for every kind.
-RUNNERS = _child(mmseg_registry.RUNNERS)
-RUNNER_CONSTRUCTORS = _child(mmseg_registry.RUNNER_CONSTRUCTORS)
-LOOPS = _child(mmseg_registry.LOOPS)
-DATA_SAMPLERS = _child(mmseg_registry.DATA_SAMPLERS)
-MODEL_WRAPPERS = _child(mmseg_registry.MODEL_WRAPPERS)
-WEIGHT_INITIALIZERS = _child(mmseg_registry.WEIGHT_INITIALIZERS)
-OPTIMIZERS = _child(mmseg_registry.OPTIMIZERS)
-OPTIM_WRAPPERS = _child(mmseg_registry.OPTIM_WRAPPERS)
-PARAM_SCHEDULERS = _child(mmseg_registry.PARAM_SCHEDULERS)
-METRICS = _child(mmseg_registry.METRICS)
-EVALUATOR = _child(mmseg_registry.EVALUATOR)
-TASK_UTILS = _child(mmseg_registry.TASK_UTILS)
-VISUALIZERS = _child(mmseg_registry.VISUALIZERS)
-VISBACKENDS = _child(mmseg_registry.VISBACKENDS)
-LOG_PROCESSORS = _child(mmseg_registry.LOG_PROCESSORS)
-INFERENCERS = _child(mmseg_registry.INFERENCERS)
+OPTIM_WRAPPERS = _child(mmseg_registry.OPTIM_WRAPPERS, "engine")
+OPTIM_WRAPPER_CONSTRUCTORS = _child(mmseg_registry.OPTIM_WRAPPER_CONSTRUCTORS, "engine")
+WEIGHT_INITIALIZERS = _child(mmseg_registry.WEIGHT_INITIALIZERS, "checkpoint.pretrained")
+
+# The other trees only need the scope to exist; nothing is registered in them.
+_SCOPE_ONLY = [
+    _child(parent)
+    for name, parent in vars(mmseg_registry).items()
+    if isinstance(parent, Registry) and name not in globals()
+]

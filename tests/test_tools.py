@@ -16,9 +16,9 @@ from conftest import REPO
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmseg_beit.apis.launch import enable_tta, prepare_launch
 from mmseg_beit.datasets.toy_ade20k import make_scene
 from mmseg_beit.registry import MODELS
+from mmseg_beit.runtime.launch import enable_tta, prepare_launch
 
 TINY_MS = """
 _base_ = ["{base}"]

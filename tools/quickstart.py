@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 from mmseg_beit.apis import load_segmentor, read_image, render_overlay, segment
 from mmseg_beit.datasets import make_toy_ade20k
-from mmseg_beit.io import write_image
+from mmseg_beit.utils.io import write_image
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"

@@ -1,5 +1,20 @@
-"""Checkpoint reading (safe), key conversion and loading with reports."""
+"""Checkpoint reading (safe) and writing; key conversion (``official``, ``huggingface``) and
+pretrained backbone loading (``pretrained``) load on first use."""
 
-from mmseg_beit.checkpoint.loading import CheckpointError, atomic_save, load_file, state_dict_of
+from mmseg_beit.checkpoint.loading import (
+    CheckpointError,
+    LoadReport,
+    load_file,
+    load_state_dict_checked,
+    save_checkpoint,
+    state_dict_of,
+)
 
-__all__ = ["CheckpointError", "atomic_save", "load_file", "state_dict_of"]
+__all__ = [
+    "CheckpointError",
+    "LoadReport",
+    "load_file",
+    "load_state_dict_checked",
+    "save_checkpoint",
+    "state_dict_of",
+]

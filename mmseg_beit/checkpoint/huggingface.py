@@ -16,15 +16,9 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from mmseg_beit.checkpoint.loading import (
-    CheckpointError,
-    atomic_save,
-    load_file,
-    state_dict_of,
-)
+from mmseg_beit.checkpoint.loading import CheckpointError, load_file, state_dict_of
 
 # transformers 5 module names -> legacy names (applied in order).
 _V5_TO_LEGACY = (
@@ -167,121 +161,3 @@ def read_huggingface(source: str | Path) -> tuple[dict[str, torch.Tensor], dict]
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     return state, config
-
-
-def backbone_config(config: dict, blocks: str = "unilm") -> dict:
-    """Our ``BEiT`` arguments for a Hugging Face BEiT / ViT ``config.json``.
-
-    Args:
-        config: The Hugging Face config.
-        blocks: 'unilm' reads ``out_indices`` as 0-based blocks (how the released BEiT weights
-            were trained, and what mmseg does); 'transformers' picks the blocks that transformers
-            feeds its neck (:func:`transformers_blocks`), reproducing its outputs exactly.
-    """
-    if blocks not in ("unilm", "transformers"):
-        raise ValueError(f"blocks must be 'unilm' or 'transformers', got {blocks!r}")
-    vit = config.get("model_type") == "vit"
-    hidden, layers = config["hidden_size"], config["num_hidden_layers"]
-    out_indices = list(config.get("out_indices") or [layers - 1])
-    if blocks == "transformers":
-        out_indices = transformers_blocks(out_indices)
-        if min(out_indices) < 0:
-            raise ValueError(f"out_indices {config['out_indices']} select the embedding output")
-    scale = config.get("layer_scale_init_value", 0.0)
-    return dict(
-        type="BEiT",
-        img_size=config["image_size"],
-        patch_size=config["patch_size"],
-        embed_dims=hidden,
-        num_layers=layers,
-        num_heads=config["num_attention_heads"],
-        mlp_ratio=config["intermediate_size"] / hidden,
-        out_indices=out_indices,
-        qkv_bias=("qkv" if config.get("qkv_bias", True) else "none") if vit else "qv",
-        rel_pos_bias=not vit
-        and bool(
-            config.get("use_relative_position_bias")
-            or config.get("use_shared_relative_position_bias")
-        ),
-        abs_pos_embed=vit or bool(config.get("use_absolute_position_embeddings")),
-        init_values=None if vit or not scale else scale,
-        norm_cfg=dict(type="LN", eps=config.get("layer_norm_eps", 1e-12)),
-    )
-
-
-def segmentor_config(config: dict, blocks: str = "unilm") -> dict:
-    """An ``EncoderDecoder`` model config equal to a ``BeitForSemanticSegmentation`` config."""
-    hidden, num_classes = config["hidden_size"], len(config.get("id2label") or {}) or 150
-    norm = dict(type="SyncBN", requires_grad=True)
-    loss = dict(type="CrossEntropyLoss", use_sigmoid=False)
-    return dict(
-        type="EncoderDecoder",
-        backbone=backbone_config(config, blocks),
-        neck=dict(type="Feature2Pyramid", embed_dim=hidden, rescales=[4, 2, 1, 0.5], norm_cfg=norm),
-        decode_head=dict(
-            type="UPerHead",
-            in_channels=[hidden] * 4,
-            in_index=[0, 1, 2, 3],
-            pool_scales=tuple(config.get("pool_scales", (1, 2, 3, 6))),
-            channels=hidden,
-            dropout_ratio=0.1,
-            num_classes=num_classes,
-            norm_cfg=norm,
-            align_corners=False,
-            loss_decode=dict(loss, loss_weight=1.0),
-        ),
-        auxiliary_head=dict(
-            type="FCNHead",
-            in_channels=hidden,
-            in_index=2,
-            channels=config.get("auxiliary_channels", 256),
-            num_convs=config.get("auxiliary_num_convs", 1),
-            concat_input=config.get("auxiliary_concat_input", False),
-            dropout_ratio=0.1,
-            num_classes=num_classes,
-            norm_cfg=norm,
-            align_corners=False,
-            loss_decode=dict(loss, loss_weight=config.get("auxiliary_loss_weight", 0.4)),
-        ),
-    )
-
-
-def dataset_meta(config: dict) -> dict | None:
-    """Class names (from ``id2label``) and a palette (ADE20K's for its 150 classes)."""
-    id2label = config.get("id2label")
-    if not id2label:
-        return None
-    classes = [id2label[k] for k in sorted(id2label, key=int)]
-    from mmseg.datasets import ADE20KDataset
-
-    if len(classes) == len(ADE20KDataset.METAINFO["classes"]):
-        palette = [list(c) for c in ADE20KDataset.METAINFO["palette"]]
-    else:
-        rng = np.random.default_rng(0)
-        palette = rng.integers(0, 256, (len(classes), 3)).tolist()
-    return {"classes": classes, "palette": palette}
-
-
-def convert_huggingface_file(src: str | Path, dst: str | Path) -> dict:
-    """Converts a Hugging Face checkpoint and writes it atomically.
-
-    Segmentation models become a full segmentor checkpoint (``backbone.`` / ``neck.`` /
-    ``decode_head.`` / ``auxiliary_head.`` keys, class names in ``meta['dataset_meta']``); other
-    models a backbone state dict for ``BEiT(init_cfg=dict(type='Pretrained', ...))``.
-
-    Returns:
-        The written checkpoint's ``meta``.
-    """
-    state, config = read_huggingface(src)
-    converted = convert_huggingface(state)
-    full = any(k.startswith("decode_head.") for k in converted)
-    if not full:
-        converted = {k.removeprefix("backbone."): v for k, v in converted.items()}
-    meta = {"converted_from": str(src), "huggingface_architectures": config.get("architectures")}
-    if config:
-        meta["backbone"] = backbone_config(config)
-        meta["transformers_out_indices"] = config.get("out_indices")
-    if full and dataset_meta(config):
-        meta["dataset_meta"] = dataset_meta(config)
-    atomic_save({"state_dict": converted, "meta": meta}, dst)
-    return meta

@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from mmseg_beit.checkpoint.loading import CheckpointError, atomic_save, load_file, state_dict_of
-from mmseg_beit.models.utils.relative_position import grid_of_table
+from mmseg_beit.checkpoint.loading import (
+    CheckpointError,
+    load_file,
+    save_checkpoint,
+    state_dict_of,
+)
+from mmseg_beit.models.utils.relative_position import grid_of_index, grid_of_table
 
 _SHARED_TABLE = "rel_pos_bias.relative_position_bias_table"
 # Official / timm names inside a block -> mmseg names.
@@ -40,6 +45,7 @@ class Conversion:
     source_format: str
     dropped: list[str] = field(default_factory=list)
     expanded_shared_table: bool = False
+    grid: tuple[int, int] | None = None  # token grid of the relative tables, when known
 
 
 def _block_key(key: str) -> str:
@@ -70,8 +76,21 @@ def detect_format(state_dict: dict[str, torch.Tensor]) -> str:
     )
 
 
+def index_grid(state_dict: dict[str, torch.Tensor]) -> tuple[int, int] | None:
+    """The token grid of the first ``relative_position_index`` in a state dict, if any."""
+    key = next((k for k in state_dict if k.endswith("relative_position_index")), None)
+    if key is None:
+        return None
+    try:
+        return grid_of_index(state_dict[key])
+    except ValueError as error:
+        raise CheckpointError(f"{key}: {error}") from error
+
+
 def convert_backbone(
-    state_dict: dict[str, torch.Tensor], keep_final_norm: bool = False
+    state_dict: dict[str, torch.Tensor],
+    keep_final_norm: bool = False,
+    grid: tuple[int, int] | None = None,
 ) -> Conversion:
     """Converts any supported BEiT / ViT backbone layout to this package's keys.
 
@@ -82,10 +101,16 @@ def convert_backbone(
     Args:
         state_dict: Tensors of an official, timm, mmpretrain or mmseg checkpoint.
         keep_final_norm: Keep the encoder's final norm (official ``norm``, mmpretrain ``ln1``)
-            as ``norm``, for backbones built with ``final_norm=True``. BEiT segmentation uses
-            block outputs without it, so by default it is dropped.
+            as ``norm``. BEiT segmentation uses block outputs without it, so by default it is
+            dropped.
+        grid: Token grid of the relative tables when the file has no index to tell it (a
+            non-square grid cannot be read from a table's row count).
+
+    Raises:
+        CheckpointError: Unknown layout, or relative tables whose grid is not known.
     """
     source_format = detect_format(state_dict)
+    grid = grid or index_grid(state_dict)
     if source_format != "official":
         state_dict = {
             k.removeprefix("backbone."): v
@@ -111,7 +136,13 @@ def convert_backbone(
         layers = sorted({int(k.split(".")[1]) for k in out if k.startswith("layers.")})
         for layer in layers:
             out.setdefault(f"layers.{layer}.attn.relative_position_bias_table", shared.clone())
-    return Conversion(out, source_format, sorted(dropped), shared is not None)
+    table = next((v for k, v in out.items() if k.endswith("relative_position_bias_table")), None)
+    if table is not None:
+        try:
+            grid = grid_of_table(table.shape[0], grid)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from error
+    return Conversion(out, source_format, sorted(dropped), shared is not None, grid)
 
 
 def describe(conversion: Conversion) -> str:
@@ -121,7 +152,7 @@ def describe(conversion: Conversion) -> str:
     width = state["cls_token"].shape[-1] if "cls_token" in state else "?"
     table = state.get("layers.0.attn.relative_position_bias_table")
     if table is not None:
-        grid = "x".join(map(str, grid_of_table(table.shape[0])))
+        grid = "x".join(map(str, conversion.grid))
         heads = table.shape[1]
         shared = " (expanded from one shared table)" if conversion.expanded_shared_table else ""
         position = f"relative tables for a {grid} grid{shared}"
@@ -136,13 +167,19 @@ def describe(conversion: Conversion) -> str:
     )
 
 
-def convert_official_file(src: str | os.PathLike, dst: str | os.PathLike) -> Conversion:
+def convert_official_file(
+    src: str | os.PathLike, dst: str | os.PathLike, grid: tuple[int, int] | None = None
+) -> Conversion:
     """Reads an official / timm / mmpretrain BEiT file and writes this package's backbone keys.
 
-    The output (``{'state_dict': ..., 'meta': ...}``, written atomically) loads with
-    ``BEiT(init_cfg=dict(type='Pretrained', checkpoint=dst))``.
+    The output (``{'state_dict': ..., 'meta': ...}``, written atomically in the format its
+    suffix names, never over ``src``) loads with
+    ``BEiT(init_cfg=dict(type='Pretrained', checkpoint=dst))``; its meta records the grid of
+    the relative tables.
     """
-    conversion = convert_backbone(state_dict_of(load_file(src), src))
+    conversion = convert_backbone(state_dict_of(load_file(src), src), grid=grid)
     meta = {"converted_from": str(src), "source_format": conversion.source_format}
-    atomic_save({"state_dict": conversion.state_dict, "meta": meta}, dst)
+    if conversion.grid is not None:
+        meta["relative_position_grid"] = list(conversion.grid)
+    save_checkpoint(conversion.state_dict, meta, dst, inputs=(src,))
     return conversion

@@ -3,97 +3,38 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import torch
-from mmengine.logging import print_log
 from torch import nn
 
 from mmseg_beit.checkpoint.huggingface import convert_huggingface_backbone, is_huggingface
-from mmseg_beit.checkpoint.loading import CheckpointError, load_file, state_dict_of
+from mmseg_beit.checkpoint.loading import (
+    CheckpointError,
+    LoadReport,
+    load_file,
+    load_state_dict_checked,
+    state_dict_of,
+)
 from mmseg_beit.checkpoint.official import convert_backbone
 from mmseg_beit.models.utils.abs_position import resize_abs_pos_embed
 from mmseg_beit.models.utils.relative_position import (
-    grid_of_table,
     legacy_resize_relative_table,
     resize_relative_table,
 )
-
-_SHOWN = 5
-
-
-@dataclass
-class LoadReport:
-    """Keys that did not fit when loading a state dict into a module."""
-
-    missing: list[str] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-    mismatched: list[tuple[str, tuple, tuple]] = field(default_factory=list)
-    loaded: int = 0
-
-    @property
-    def clean(self) -> bool:
-        return not (self.missing or self.unexpected or self.mismatched)
-
-    def describe(self) -> str:
-        """'N missing (first few), N unexpected (...), N shape-mismatched (...)'."""
-
-        def part(name: str, items: list[str]) -> str:
-            more = f", ... {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
-            return f"{len(items)} {name} ({', '.join(items[:_SHOWN])}{more})"
-
-        shapes = [f"{k}: file {list(a)} vs model {list(b)}" for k, a, b in self.mismatched]
-        parts = [
-            part(name, items)
-            for name, items in (
-                ("missing", self.missing),
-                ("unexpected", self.unexpected),
-                ("shape-mismatched", shapes),
-            )
-            if items
-        ]
-        return "; ".join(parts) or "all keys matched"
-
-
-def load_state_dict_checked(
-    module: nn.Module, state_dict: dict[str, torch.Tensor], source: str, strict: bool = True
-) -> LoadReport:
-    """Loads the tensors that fit; raises on any misfit when ``strict`` or when nothing fits.
-
-    Raises:
-        CheckpointError: Naming ``source`` and listing missing, unexpected and
-            shape-mismatched keys (the first few of each and the counts).
-    """
-    own = module.state_dict()
-    report = LoadReport(
-        missing=[k for k in own if k not in state_dict and not k.endswith("_index")],
-        unexpected=[k for k in state_dict if k not in own],
-        mismatched=[
-            (k, tuple(v.shape), tuple(own[k].shape))
-            for k, v in state_dict.items()
-            if k in own and v.shape != own[k].shape
-        ],
-    )
-    fitting = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}
-    report.loaded = len(fitting)
-    name = type(module).__name__
-    if not fitting or (strict and not report.clean):
-        raise CheckpointError(f"{source}: does not fit {name}: {report.describe()}")
-    module.load_state_dict(fitting, strict=False)
-    level = "current"
-    print_log(f"loaded {report.loaded} tensors from {source} into {name}", level)
-    if not report.clean:
-        print_log(f"{source}: {report.describe()}", level, level=30)
-    return report
+from mmseg_beit.registry import WEIGHT_INITIALIZERS
 
 
 def fit_backbone_state(
-    backbone: nn.Module, state_dict: dict[str, torch.Tensor], source: str
+    backbone: nn.Module,
+    state_dict: dict[str, torch.Tensor],
+    source: str,
+    source_grid: tuple[int, int] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Resizes position tensors of a converted state dict to ``backbone``'s token grid.
 
-    Square relative tables use the legacy geometric-progression cubic scheme (what unilm and
-    mmseg fine-tuned with); other grids fall back to bilinear. Absolute embeddings: bicubic.
+    Square tables resized to a larger square grid use the legacy geometric-progression cubic
+    scheme (what unilm and mmseg fine-tuned with); other grids, non-square ones included, are
+    resampled bilinearly from ``source_grid``. Absolute embeddings: bicubic.
 
     Raises:
         CheckpointError: If the patch size differs.
@@ -112,17 +53,15 @@ def fit_backbone_state(
         if target is None or value.shape == target.shape:
             continue
         if key.endswith("relative_position_bias_table") and value.shape[1] == target.shape[1]:
-            square = grid[0] == grid[1]
-            resize = legacy_resize_relative_table if square else _bilinear_table
-            fitted[key] = resize(value, grid)
+            src = source_grid
+            if src[0] == src[1] and grid[0] == grid[1] and grid[0] > src[0]:
+                fitted[key] = legacy_resize_relative_table(value, grid)
+            else:
+                fitted[key] = resize_relative_table(value, src, grid)
         elif key == "pos_embed" and value.shape[-1] == target.shape[-1]:
             side = round((value.shape[1] - 1) ** 0.5)
             fitted[key] = resize_abs_pos_embed(value, (side, side), grid)
     return fitted
-
-
-def _bilinear_table(table: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    return resize_relative_table(table, grid_of_table(table.shape[0]), grid)
 
 
 def load_pretrained_backbone(
@@ -136,13 +75,32 @@ def load_pretrained_backbone(
         prefix: Only keys under this prefix (stripped), e.g. ``'backbone.'``.
     """
     source = str(checkpoint)
-    state = state_dict_of(load_file(checkpoint), source)
+    raw = load_file(checkpoint)
+    state = state_dict_of(raw, source)
+    meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
+    grid = meta.get("relative_position_grid")
     if prefix:
         state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     if is_huggingface(state):
         state = convert_huggingface_backbone(state)
-    else:
-        keep_norm = getattr(backbone, "norm", None) is not None
-        state = convert_backbone(state, keep_final_norm=keep_norm).state_dict
-    state = fit_backbone_state(backbone, state, source)
+    conversion = convert_backbone(state, grid=tuple(grid) if grid else None)
+    state = fit_backbone_state(backbone, conversion.state_dict, source, conversion.grid)
     return load_state_dict_checked(backbone, state, source, strict=False)
+
+
+@WEIGHT_INITIALIZERS.register_module()
+class BEiTPretrained:
+    """``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` of :class:`~mmseg_beit.models.BEiT`.
+
+    Args:
+        checkpoint: Any supported checkpoint (see :func:`load_pretrained_backbone`).
+        prefix: Only keys under this prefix (stripped), e.g. ``'backbone.'``.
+        map_location: Accepted for mmengine's ``Pretrained`` compatibility; loading is on CPU.
+    """
+
+    def __init__(self, checkpoint: str, prefix: str | None = None, map_location=None) -> None:
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+
+    def __call__(self, module: nn.Module) -> None:
+        load_pretrained_backbone(module, self.checkpoint, self.prefix)

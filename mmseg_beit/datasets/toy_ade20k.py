@@ -7,14 +7,16 @@ labels are single-channel, 0 = ignore ("other"), classes 1..N, as in ADE20K.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
-from mmseg_beit.io import write_image
 from mmseg_beit.registry import DATASETS
+from mmseg_beit.utils.io import write_image
 
 TOY_CLASSES = ("ground", "disc", "box", "triangle", "stripe")
 TOY_PALETTE = ((120, 120, 70), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48))
@@ -24,12 +26,15 @@ _BASE_BGR = np.array([(90, 110, 120), (70, 60, 200), (80, 170, 70), (200, 120, 4
 
 @DATASETS.register_module()
 class ToyADE20KDataset(BaseSegDataset):
-    """The generated toy scenes, read like ADE20K (``reduce_zero_label=True``)."""
+    """The generated toy scenes, read like ADE20K (``reduce_zero_label=True``); generated with
+    the default seed when ``data_root`` does not exist yet."""
 
     METAINFO = dict(classes=TOY_CLASSES, palette=[list(c) for c in TOY_PALETTE])
 
     def __init__(self, img_suffix: str = ".jpg", seg_map_suffix: str = ".png", **kwargs) -> None:
         kwargs.setdefault("reduce_zero_label", True)
+        if kwargs.get("data_root"):
+            ensure_toy_ade20k(kwargs["data_root"])
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
 
 
@@ -99,4 +104,23 @@ def make_toy_ade20k(
             image, label = make_scene(rng, height, width)
             write_image(image_dir / f"toy_{index:05d}.jpg", image)
             write_image(label_dir / f"toy_{index:05d}.png", label)
+    return root
+
+
+def ensure_toy_ade20k(root: str | os.PathLike) -> Path:
+    """Generates the toy dataset at ``root`` unless it exists: in a temporary folder renamed
+    into place, so concurrent processes never read a half-written one."""
+    root = Path(root)
+    if root.exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        make_toy_ade20k(tmp)
+        tmp.rename(root)
+    except OSError:
+        if not root.exists():  # not another process that finished first
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return root

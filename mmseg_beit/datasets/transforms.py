@@ -16,6 +16,8 @@ class ResizeWithMinSize(Resize):
     This is the multi-scale test resize of the BEiT recipe: each view is the single-scale
     resize (long side <= 2560, short side <= 640) times a ratio, and no view is smaller than the
     640 crop. Ratios whose result would be smaller than ``min_size`` therefore give the same view.
+    Only the image is resized: a ground truth already loaded stays at the image's own size,
+    where predictions are scored.
 
     Args:
         scale: (long, short) bound of the base keep-ratio resize, e.g. (2560, 640).
@@ -27,7 +29,7 @@ class ResizeWithMinSize(Resize):
     def __init__(
         self, scale: Sequence[int], ratio: float = 1.0, min_size: int = 0, **kwargs
     ) -> None:
-        super().__init__(scale=tuple(scale), keep_ratio=True, **kwargs)
+        super().__init__(scale=tuple(scale), keep_ratio=False, **kwargs)  # size chosen per image
         self.base_scale = (max(scale), min(scale))
         self.ratio = ratio
         self.min_size = min_size
@@ -42,6 +44,6 @@ class ResizeWithMinSize(Resize):
 
     def transform(self, results: dict) -> dict:
         height, width = results["img"].shape[:2]
-        self.scale = self.target_size(height, width)
-        self.keep_ratio = False  # the size is already chosen
-        return super().transform(results)
+        results["scale"] = self.target_size(height, width)
+        self._resize_img(results)
+        return results

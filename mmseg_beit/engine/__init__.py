@@ -1,6 +1,11 @@
-"""Training and test components: the layer-decay optimiser constructor, hooks."""
+"""Training and test components: optimiser wrapper and constructor, hooks."""
 
-from mmseg_beit.engine.hooks import PredictionWriterHook
-from mmseg_beit.engine.optimizers import LayerDecayOptimizerConstructor
+from mmseg_beit.engine.hooks import CheckpointHook, PredictionWriterHook
+from mmseg_beit.engine.optimizers import AmpOptimWrapper, LayerDecayOptimizerConstructor
 
-__all__ = ["LayerDecayOptimizerConstructor", "PredictionWriterHook"]
+__all__ = [
+    "AmpOptimWrapper",
+    "CheckpointHook",
+    "LayerDecayOptimizerConstructor",
+    "PredictionWriterHook",
+]

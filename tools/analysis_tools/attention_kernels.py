@@ -24,10 +24,10 @@ import torch
 from torch.nn.attention import sdpa_kernel
 from torch.profiler import ProfilerActivity, profile
 
-from mmseg_beit.io import atomic_path
 from mmseg_beit.models.backbones.beit import SDPA_BACKENDS
 from mmseg_beit.models.layers.attention import RelativePositionAttention
 from mmseg_beit.models.utils.precision import AUTOCAST_DTYPES, autocast
+from mmseg_beit.utils.io import atomic_path
 
 _PAD_OPS = ("aten::constant_pad_nd", "aten::pad")
 

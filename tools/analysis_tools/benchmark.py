@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 from benchmark_models import DTYPES, agreement, build, count_flops, hf_model
 
-from mmseg_beit.io import atomic_path
+from mmseg_beit.utils.io import atomic_path
 
 
 # ----------------------------------------------------------------------------- measuring

@@ -13,7 +13,7 @@ DTYPES = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
 def _model_cfg(config: str, shape: tuple[int, int]):
     from mmengine.config import Config
 
-    from mmseg_beit.apis.launch import replace_sync_bn
+    from mmseg_beit.runtime.launch import replace_sync_bn
 
     cfg = Config.fromfile(config)
     model = replace_sync_bn(cfg.model)

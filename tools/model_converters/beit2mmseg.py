@@ -1,34 +1,9 @@
-"""Converts an official BEiT checkpoint (unilm / timm / mmpretrain) to mmseg backbone keys.
+"""``mmseg-beit convert`` as a script: official (unilm / timm), mmpretrain and Hugging Face
+weights, detected from the source."""
 
-    python tools/model_converters/beit2mmseg.py SRC DST
-
-DST then initialises the backbone: ``BEiT(init_cfg=dict(type='Pretrained', checkpoint=DST))``;
-relative tables are resized to the model's grid when it loads.
-"""
-
-import argparse
 import sys
 
-from mmseg_beit.checkpoint import CheckpointError
-from mmseg_beit.checkpoint.official import convert_official_file, describe
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("src", help="official checkpoint (.pth / .bin / .safetensors)")
-    parser.add_argument("dst", help="output .pth")
-    args = parser.parse_args()
-    try:
-        conversion = convert_official_file(args.src, args.dst)
-    except CheckpointError as error:
-        print(f"beit2mmseg: {error}", file=sys.stderr)
-        return 1
-    print(describe(conversion))
-    print(f"wrote {args.dst}")
-    return 0
-
+from mmseg_beit.cli import command_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_main("convert"))

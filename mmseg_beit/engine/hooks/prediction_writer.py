@@ -7,9 +7,9 @@ from pathlib import Path
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmseg_beit.apis.files import save_prediction
-from mmseg_beit.apis.inference import read_image
 from mmseg_beit.registry import HOOKS
+from mmseg_beit.utils.images import read_image
+from mmseg_beit.utils.visualization import save_prediction
 
 
 @HOOKS.register_module()

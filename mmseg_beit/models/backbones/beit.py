@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 
 import torch
-from mmcv.cnn import build_norm_layer
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import kaiming_init, trunc_normal_
 from mmseg.models.utils import PatchEmbed
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
-from mmseg_beit.models.layers.attention import QKVBias
 from mmseg_beit.models.layers.transformer_block import TransformerBlock
 from mmseg_beit.models.utils.abs_position import resize_abs_pos_embed
-from mmseg_beit.models.utils.precision import autocast, check_autocast
-from mmseg_beit.registry import MODELS
-
-SDPA_BACKENDS = {
-    "flash": SDPBackend.FLASH_ATTENTION,
-    "efficient": SDPBackend.EFFICIENT_ATTENTION,
-    "cudnn": SDPBackend.CUDNN_ATTENTION,
-    "math": SDPBackend.MATH,
-}
-
-
-def _sdpa_backends(names: Sequence[str] | None) -> list | None:
-    if names is None:
-        return None
-    unknown = [n for n in names if n not in SDPA_BACKENDS]
-    if unknown or not names:
-        raise ValueError(
-            f"sdpa_backends must name some of {sorted(SDPA_BACKENDS)}, got {list(names)}"
-        )
-    return [SDPA_BACKENDS[n] for n in names]
+from mmseg_beit.models.utils.inference_cache import InferenceCache
+from mmseg_beit.registry import MODELS, WEIGHT_INITIALIZERS
 
 
 def _pair(size: int | Sequence[int]) -> tuple[int, int]:
@@ -69,28 +48,24 @@ class BEiT(BaseModule):
         mlp_ratio: FFN hidden width over ``embed_dims``.
         out_indices: 0-based blocks whose outputs are returned, in this order (negative counts
             from the end).
-        qkv_bias: 'qv' (BEiT), 'qkv' (ViT) or 'none'.
-        qv_bias: MMSegmentation's spelling: True means ``qkv_bias='qv'``, False ``'none'``.
+        qv_bias: Learnable q and v biases (BEiT).
+        qkv_bias: One bias on q, k and v (ViT); excludes ``qv_bias``.
         rel_pos_bias: Per-block relative position bias tables (BEiT).
         abs_pos_embed: Absolute position embeddings with a cls slot (ViT).
         init_values: Layer-scale initial value; None disables layer scale (ViT).
         attn_drop_rate: Dropout on attention probabilities.
         drop_path_rate: Stochastic depth, linearly increasing to this rate over blocks.
-        norm_cfg: Norm config for the blocks (and ``final_norm``).
+        norm_cfg: Norm config of the blocks.
         act_cfg: FFN activation.
-        final_norm: Normalise the output of the last block (``norm``).
-        frozen_stages: -1 trains everything; k >= 0 freezes the embeddings and the first k
-            blocks (no gradients, eval mode).
         norm_eval: Keep normalisation layers in eval mode while training. LayerNorm has no
             running statistics, so this only matters for other norm types in ``norm_cfg``.
-        with_cp: Activation checkpointing of every block while training (saves memory).
-        autocast: Run the encoder in 'bf16' or 'fp16' autocast (features returned in fp32).
-        sdpa_backends: Restrict scaled_dot_product_attention to these backends, from
-            'flash', 'efficient', 'cudnn', 'math' (on GPUs flash takes no bias: ViT only).
-            None lets PyTorch choose.
-        cache_bias: Keep each block's gathered relative bias between inference calls (faster;
-            BEiT-B at 512 in fp32: 605 MB). False computes it on every call.
-        compile: ``torch.compile`` every block (compiled on first use of each input size).
+        with_cp: Activation checkpointing of every block while training (less memory, about
+            20% more time per step).
+        cache_grids: Keep the attention masks of this many token grids between inference calls
+            (:class:`InferenceCache`; BEiT-B at 512 in fp32: 605 MB a grid); 0 rebuilds them
+            on every call.
+        pretrained: MMSegmentation's deprecated spelling of
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)``:
             official, mmpretrain, Hugging Face or mmseg weights, tables resized to ``img_size``.
     """
@@ -105,8 +80,8 @@ class BEiT(BaseModule):
         num_heads: int = 12,
         mlp_ratio: float = 4.0,
         out_indices: int | Sequence[int] = -1,
-        qkv_bias: QKVBias = "qv",
-        qv_bias: bool | None = None,
+        qv_bias: bool = True,
+        qkv_bias: bool = False,
         rel_pos_bias: bool = True,
         abs_pos_embed: bool = False,
         init_values: float | None = 0.1,
@@ -114,38 +89,34 @@ class BEiT(BaseModule):
         drop_path_rate: float = 0.0,
         norm_cfg: dict | None = None,
         act_cfg: dict | None = None,
-        final_norm: bool = False,
-        frozen_stages: int = -1,
         norm_eval: bool = False,
         with_cp: bool = False,
-        autocast: str | None = None,
-        sdpa_backends: Sequence[str] | None = None,
-        cache_bias: bool = True,
-        compile: bool = False,
+        cache_grids: int = 0,
+        pretrained: str | None = None,
         init_cfg: dict | None = None,
     ) -> None:
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError("set init_cfg or the deprecated pretrained, not both")
+            print_log(
+                "BEiT: pretrained= is deprecated, use init_cfg=dict(type='Pretrained', "
+                "checkpoint=...)",
+                "current",
+                level=30,
+            )
+            init_cfg = dict(type="Pretrained", checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         norm_cfg = norm_cfg or dict(type="LN", eps=1e-6)
         act_cfg = act_cfg or dict(type="GELU")
-        if qv_bias is not None:
-            alias = "qv" if qv_bias else "none"
-            if qkv_bias not in ("qv", alias):
-                raise ValueError(f"qv_bias={qv_bias} contradicts qkv_bias={qkv_bias!r}; set one")
-            qkv_bias = alias
-        if not -1 <= frozen_stages <= num_layers:
-            raise ValueError(f"frozen_stages must be in [-1, {num_layers}], got {frozen_stages}")
         self.img_size = _pair(img_size)
         self.patch_size = patch_size
         self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
         self.embed_dims = embed_dims
         self.num_layers = num_layers
         self.out_indices = self._check_out_indices(out_indices, num_layers)
-        self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
-        self.autocast = check_autocast(autocast)
-        self.rel_pos_bias = rel_pos_bias
-        self.sdpa_backends = _sdpa_backends(sdpa_backends)
+        self.bias_cache = InferenceCache(cache_grids) if cache_grids and rel_pos_bias else None
 
         self.patch_embed = PatchEmbed(
             in_channels=in_channels,
@@ -168,21 +139,16 @@ class BEiT(BaseModule):
                 num_heads=num_heads,
                 mlp_ratio=mlp_ratio,
                 grid=self.grid if rel_pos_bias else None,
+                qv_bias=qv_bias,
                 qkv_bias=qkv_bias,
                 init_values=init_values,
                 drop_path=rate,
                 attn_drop=attn_drop_rate,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg,
-                cache_bias=cache_bias,
             )
             for rate in rates
         )
-        self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if final_norm else None
-        if compile:
-            for layer in self.layers:
-                layer.compile()
-        self._freeze()
 
     @staticmethod
     def _check_out_indices(out_indices: int | Sequence[int], num_layers: int) -> tuple[int, ...]:
@@ -201,39 +167,26 @@ class BEiT(BaseModule):
             raise ValueError(f"out_indices {indices} name a block twice")
         return tuple(checked)
 
-    def _frozen_modules(self) -> list[nn.Module]:
-        if self.frozen_stages < 0:
-            return []
-        return [self.patch_embed, *self.layers[: self.frozen_stages]]
-
-    def _freeze(self) -> None:
-        if self.frozen_stages < 0:
-            return
-        self.cls_token.requires_grad_(False)
-        if self.pos_embed is not None:
-            self.pos_embed.requires_grad_(False)
-        for module in self._frozen_modules():
-            module.eval()
-            module.requires_grad_(False)
-
     def train(self, mode: bool = True) -> BEiT:
-        """Sets train mode, keeping frozen blocks (and, with ``norm_eval``, norms) in eval."""
+        """Sets train mode (dropping cached masks); with ``norm_eval``, norms stay in eval."""
         super().train(mode)
-        if mode:
-            for module in self._frozen_modules():
-                module.eval()
-            if self.norm_eval:
-                for module in self.modules():
-                    if isinstance(module, (nn.LayerNorm, nn.modules.batchnorm._NormBase)):
-                        module.eval()
+        if mode and self.bias_cache is not None:
+            self.bias_cache.clear()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, (nn.LayerNorm, nn.modules.batchnorm._NormBase)):
+                    module.eval()
         return self
 
     def init_weights(self) -> None:
-        """ViT initialisation from scratch, or loading of ``init_cfg``'s pretrained weights."""
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get("type") == "Pretrained":
-            from mmseg_beit.checkpoint.pretrained import load_pretrained_backbone
+        """ViT initialisation from scratch, or loading of ``init_cfg``'s pretrained weights.
 
-            load_pretrained_backbone(self, self.init_cfg["checkpoint"], self.init_cfg.get("prefix"))
+        ``Pretrained`` goes through the checkpoint layer's ``BEiTPretrained`` initialiser, which
+        reads every supported layout and resizes position tables to this model's grid.
+        """
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get("type") == "Pretrained":
+            args = {k: v for k, v in self.init_cfg.items() if k != "type"}
+            WEIGHT_INITIALIZERS.get("BEiTPretrained")(**args)(self)
             return
         if self.init_cfg is not None:
             super().init_weights()
@@ -258,36 +211,21 @@ class BEiT(BaseModule):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Encodes (B, C, H, W) images into one (B, embed_dims, ceil(H/16), ceil(W/16)) map per
         entry of ``out_indices``."""
-        if (
-            self.sdpa_backends == [SDPBackend.FLASH_ATTENTION]
-            and self.rel_pos_bias
-            and inputs.device.type != "cpu"
-        ):  # PyTorch would only say "no available kernel"; the CPU flash kernel takes a bias
-            raise ValueError(
-                f"sdpa_backends=['flash'] takes no attention bias on {inputs.device.type}; "
-                "add 'efficient', 'cudnn' or 'math', or use rel_pos_bias=False"
-            )
-        kernels = sdpa_kernel(self.sdpa_backends) if self.sdpa_backends else nullcontext()
-        with kernels, autocast(self.autocast, inputs.device.type):
-            features = self._encode(inputs)
-        return tuple(f.float() for f in features)
-
-    def _encode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x, hw = self.patch_embed(inputs)
         grid = (int(hw[0]), int(hw[1]))
         batch = x.shape[0]
         x = torch.cat([self.cls_token.expand(batch, -1, -1), x], dim=1)
         if self.pos_embed is not None:
             x = x + resize_abs_pos_embed(self.pos_embed, self.grid, grid)
+        inference = not self.training and not torch.is_grad_enabled()
+        cache = self.bias_cache if inference else None
         wanted = set(self.out_indices)
         features = {}
         for index, layer in enumerate(self.layers[: max(wanted) + 1]):
             if self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(layer, x, grid, use_reentrant=False)
             else:
-                x = layer(x, grid)
-            if self.norm is not None and index == self.num_layers - 1:
-                x = self.norm(x)
+                x = layer(x, grid, cache)
             if index in wanted:
                 tokens = x[:, 1:]
                 features[index] = tokens.transpose(1, 2).reshape(batch, -1, *grid).contiguous()

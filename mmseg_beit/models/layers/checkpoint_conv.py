@@ -46,7 +46,9 @@ def checkpointed(run, *inputs: torch.Tensor, norm: nn.Module | None = None) -> t
 class CheckpointConvModule(ConvModule):
     """A ConvModule (same keys) that, while training with ``with_cp``, stores only its input."""
 
-    with_cp = False
+    def __init__(self, *args, with_cp: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.with_cp = with_cp
 
     def forward(self, x: torch.Tensor, activate: bool = True, norm: bool = True) -> torch.Tensor:
         if not (self.with_cp and self.training and torch.is_grad_enabled() and x.requires_grad):

@@ -8,7 +8,8 @@ from mmcv.cnn.bricks.drop import DropPath
 from mmcv.cnn.bricks.transformer import FFN
 from torch import nn
 
-from mmseg_beit.models.layers.attention import QKVBias, RelativePositionAttention
+from mmseg_beit.models.layers.attention import RelativePositionAttention
+from mmseg_beit.models.utils.inference_cache import InferenceCache
 
 
 class TransformerBlock(nn.Module):
@@ -22,13 +23,13 @@ class TransformerBlock(nn.Module):
         num_heads: Attention heads.
         mlp_ratio: FFN hidden width over ``embed_dims``.
         grid: Token grid of the relative position table, None for no relative bias.
-        qkv_bias: See :class:`RelativePositionAttention`.
+        qv_bias: q and v biases (BEiT), see :class:`RelativePositionAttention`.
+        qkv_bias: q, k and v bias (ViT).
         init_values: Initial layer-scale value; None disables layer scale.
         drop_path: Stochastic depth rate of this block.
         attn_drop: Dropout on attention probabilities.
         norm_cfg: Normalisation config (mmcv), usually ``dict(type='LN', eps=1e-6)``.
         act_cfg: FFN activation config (mmcv).
-        cache_bias: See :class:`RelativePositionAttention`.
     """
 
     def __init__(
@@ -37,18 +38,18 @@ class TransformerBlock(nn.Module):
         num_heads: int,
         mlp_ratio: float,
         grid: tuple[int, int] | None,
-        qkv_bias: QKVBias,
+        qv_bias: bool,
+        qkv_bias: bool,
         init_values: float | None,
         drop_path: float,
         attn_drop: float,
         norm_cfg: dict,
         act_cfg: dict,
-        cache_bias: bool = True,
     ) -> None:
         super().__init__()
         self.ln1 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.attn = RelativePositionAttention(
-            embed_dims, num_heads, grid, qkv_bias, attn_drop, cache_bias=cache_bias
+            embed_dims, num_heads, grid, qv_bias, qkv_bias, attn_drop
         )
         self.ln2 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.ffn = FFN(
@@ -65,9 +66,11 @@ class TransformerBlock(nn.Module):
         else:
             self.gamma_1 = self.gamma_2 = None
 
-    def forward(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        """Transforms (B, 1 + h * w, C) tokens."""
-        y = self.attn(self.ln1(x), grid)
+    def forward(
+        self, x: torch.Tensor, grid: tuple[int, int], cache: InferenceCache | None = None
+    ) -> torch.Tensor:
+        """Transforms (B, 1 + h * w, C) tokens (``cache``: see the attention layer)."""
+        y = self.attn(self.ln1(x), grid, cache)
         x = x + self.drop_path(y if self.gamma_1 is None else self.gamma_1 * y)
         y = self.ffn(self.ln2(x))
         return x + self.drop_path(y if self.gamma_2 is None else self.gamma_2 * y)

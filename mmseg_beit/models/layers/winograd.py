@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mmseg_beit.models.utils.inference_cache import InferenceCache
 from mmseg_beit.registry import MODELS
 
 _G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+_KERNEL = torch.kron(_G, _G)  # (16, 9): the 16 values of G g G^T from the 9 of g
 _AT = torch.tensor([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
 _OUTPUT = torch.kron(_AT, _AT)  # (4, 16): 2x2 outputs from the 16 products of one tile
 _TILE_ROWS = 8  # tile rows per chunk: bounds the transformed input to ~4 x 16 rows of x
@@ -23,9 +25,9 @@ _TILE_ROWS = 8  # tile rows per chunk: bounds the transformed input to ~4 x 16 r
 
 def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
     """(O, C, 3, 3) kernels -> (16, C, O) transformed kernels ``G g G^T``."""
-    g = _G.to(weight)
-    u = g @ weight @ g.t()
-    return u.permute(2, 3, 1, 0).reshape(16, weight.shape[1], weight.shape[0]).contiguous()
+    out_channels, in_channels = weight.shape[:2]
+    u = _KERNEL.to(weight) @ weight.reshape(out_channels * in_channels, 9).t()
+    return u.view(16, out_channels, in_channels).transpose(1, 2).contiguous()
 
 
 def _input_tiles(band: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
@@ -70,21 +72,29 @@ def winograd_conv3x3(x: torch.Tensor, weight_u: torch.Tensor) -> torch.Tensor:
 class WinogradConv2d(nn.Conv2d):
     """``nn.Conv2d`` (same parameters and keys) using Winograd where it is faster.
 
-    That is CPU fp32 inference (no autograd, no autocast) of 3x3, stride 1, padding 1, undilated,
-    ungrouped convolutions with at least ``min_channels`` in and out. Everywhere else, and always
-    on GPUs (cuDNN chooses its own algorithms), it is plain ``conv2d``. Select it with
-    ``conv_cfg=dict(type='WinogradConv2d')`` (the configs' ``default_scope`` is ``mmseg_beit``).
+    That is CPU fp32 inference (eval mode, no autograd, no autocast) of 3x3, stride 1, padding
+    1, undilated, ungrouped convolutions with at least ``min_channels`` in and out. Everywhere
+    else, and always on GPUs (cuDNN chooses its own algorithms), it is plain ``conv2d``. The
+    speed preset selects it (``conv_cfg=dict(type='mmseg_beit.WinogradConv2d')``); the
+    transformed kernels are kept in an :class:`InferenceCache`.
     """
 
     min_channels = 128
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._cache: tuple | None = None
+        self.kernel_cache = InferenceCache()
+
+    def train(self, mode: bool = True) -> WinogradConv2d:
+        """Sets train mode; training drops the transformed kernels."""
+        if mode:
+            self.kernel_cache.clear()
+        return super().train(mode)
 
     def _eligible(self, x: torch.Tensor) -> bool:
         return (
-            x.device.type == "cpu"
+            not self.training
+            and x.device.type == "cpu"
             and x.dtype == torch.float32
             and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled("cpu")
@@ -100,8 +110,9 @@ class WinogradConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._eligible(x):
             return super().forward(x)
-        key = (self.weight._version, self.weight.data_ptr())
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, winograd_weight(self.weight))
-        out = winograd_conv3x3(x, self._cache[1])
+        # Transforming the kernels can cost more than a low-resolution convolution: kept.
+        weight_u = self.kernel_cache.get(
+            self, self.weight, x.device, lambda: winograd_weight(self.weight)
+        )
+        out = winograd_conv3x3(x, weight_u)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
-from mmseg_beit.models.utils.precision import autocast, check_autocast, to_channels_last
 from mmseg_beit.registry import MODELS
 
 # Rescale factor -> attribute name (MMSegmentation's, so its checkpoints load).
@@ -32,8 +32,6 @@ class Feature2Pyramid(nn.Module):
         embed_dim: Channels of every input (and output).
         rescales: One factor per input, from {4, 2, 1, 0.5, 0.25}, each at most once.
         norm_cfg: Norm between the two 4x transposed convolutions.
-        autocast: Run in 'bf16' or 'fp16' autocast.
-        channels_last: Run on NHWC tensors.
     """
 
     def __init__(
@@ -41,12 +39,8 @@ class Feature2Pyramid(nn.Module):
         embed_dim: int,
         rescales: Sequence[float] = (4, 2, 1, 0.5),
         norm_cfg: dict | None = None,
-        autocast: str | None = None,
-        channels_last: bool = False,
     ) -> None:
         super().__init__()
-        self.autocast = check_autocast(autocast)
-        self.channels_last = channels_last
         norm_cfg = norm_cfg or dict(type="SyncBN", requires_grad=True)
         unknown = [k for k in rescales if k not in _NAMES]
         if unknown or len(set(rescales)) != len(rescales):
@@ -76,7 +70,11 @@ class Feature2Pyramid(nn.Module):
             raise ValueError(
                 f"Feature2Pyramid got {len(inputs)} inputs for {len(self.rescales)} rescales"
             )
-        with autocast(self.autocast, inputs[0].device.type):
-            if self.channels_last:
-                inputs = to_channels_last(inputs)
-            return tuple(getattr(self, _NAMES[k])(x) for k, x in zip(self.rescales, inputs))
+        return tuple(self._rescale(k, x) for k, x in zip(self.rescales, inputs))
+
+    def _rescale(self, factor: float, x: torch.Tensor) -> torch.Tensor:
+        layer = getattr(self, _NAMES[factor])
+        if factor < 1 and min(x.shape[-2:]) < layer.kernel_size:
+            # A map smaller than the pooling window (images of 16 px or less) keeps one cell.
+            return F.max_pool2d(x, layer.kernel_size, layer.stride, ceil_mode=True)
+        return layer(x)

@@ -20,18 +20,23 @@ def table_rows(grid: tuple[int, int]) -> int:
     return (2 * h - 1) * (2 * w - 1) + NUM_EXTRA_ROWS
 
 
-def relative_position_index(grid: tuple[int, int]) -> torch.Tensor:
+def relative_position_index(
+    grid: tuple[int, int], device: torch.device | str | None = None
+) -> torch.Tensor:
     """Index into the table for every (query, key) pair of ``h * w`` tokens plus cls.
 
     Returns:
-        Long tensor of shape (h * w + 1, h * w + 1); position 0 is the cls token.
+        Long tensor of shape (h * w + 1, h * w + 1) on ``device``; position 0 is the cls token.
     """
     h, w = grid
-    coords = torch.stack(torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")).flatten(1)
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij"
+    )
+    coords = torch.stack([ys, xs]).flatten(1)
     rel = coords[:, :, None] - coords[:, None, :]  # (2, N, N)
     body = (rel[0] + h - 1) * (2 * w - 1) + (rel[1] + w - 1)
     rows = table_rows(grid)
-    index = torch.empty(h * w + 1, h * w + 1, dtype=torch.long)
+    index = torch.empty(h * w + 1, h * w + 1, dtype=torch.long, device=device)
     index[1:, 1:] = body
     index[0, :] = rows - 3
     index[:, 0] = rows - 2
@@ -39,15 +44,54 @@ def relative_position_index(grid: tuple[int, int]) -> torch.Tensor:
     return index
 
 
-def grid_of_table(num_rows: int) -> tuple[int, int]:
-    """The square token grid a table of ``num_rows`` rows was made for.
+def grid_of_index(index: torch.Tensor) -> tuple[int, int]:
+    """The token grid ``(h, w)`` a relative position index was built for.
+
+    The first token's offsets to its right and lower neighbours differ by 1 and ``2w - 1``.
 
     Raises:
-        ValueError: If the rows do not describe a square grid.
+        ValueError: If ``index`` is not such an index.
     """
+    tokens = index.shape[0] - 1
+    if index.dim() != 2 or index.shape[0] != index.shape[1] or tokens < 1:
+        raise ValueError(f"not a relative position index: shape {tuple(index.shape)}")
+    rows = int(index[0, 0]) + 1
+    for h in range(1, tokens + 1):
+        grid = (h, tokens // h)
+        if h * grid[1] == tokens and table_rows(grid) == rows:
+            candidate = relative_position_index(grid, index.device)
+            if torch.equal(index, candidate):
+                return grid
+    raise ValueError(f"not a relative position index of any grid: shape {tuple(index.shape)}")
+
+
+def grid_of_table(num_rows: int, grid: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The token grid of a table of ``num_rows`` rows: ``grid`` if given, else square.
+
+    Args:
+        num_rows: Rows of the table.
+        grid: The grid, when known from the model, an index or a checkpoint's meta; checked
+            against ``num_rows``.
+
+    Raises:
+        ValueError: If ``grid`` does not fit, or none is given and the rows are not a square
+            grid's, saying what to pass.
+    """
+    if grid is not None:
+        grid = (int(grid[0]), int(grid[1]))
+        if table_rows(grid) != num_rows:
+            raise ValueError(
+                f"a relative position table of {num_rows} rows does not fit grid {grid} "
+                f"({table_rows(grid)} rows)"
+            )
+        return grid
     side = round(((num_rows - NUM_EXTRA_ROWS) ** 0.5 + 1) / 2)
     if table_rows((side, side)) != num_rows:
-        raise ValueError(f"a relative position table of {num_rows} rows is not a square grid")
+        raise ValueError(
+            f"a relative position table of {num_rows} rows is not a square grid, and its grid "
+            "is not known: keep relative_position_index in the checkpoint or give the grid "
+            "(beit2mmseg.py --grid H W)"
+        )
     return side, side
 
 

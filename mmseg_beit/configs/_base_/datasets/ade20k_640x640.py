@@ -17,23 +17,24 @@ test_pipeline = [
     dict(type="LoadAnnotations", reduce_zero_label=True),
     dict(type="PackSegInputs"),
 ]
-# Multi-scale + flip (used by `tools/test.py --tta` and by the *_ms configs): each view is the
-# single-scale resize times a ratio, with its short side at least the 640 crop.
+# Multi-scale + flip (the *_ms configs, and --tta): each view is the single-scale resize times
+# a ratio, with its short side at least the 640 crop; the ground truth is loaded once, at the
+# image's own size, outside TestTimeAug (MMSegInferencer drops it there).
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_pipeline = [
     dict(type="LoadImageFromFile"),
+    dict(type="LoadAnnotations", reduce_zero_label=True),
     dict(
         type="TestTimeAug",
         transforms=[
             [
-                dict(type="ResizeWithMinSize", scale=(2560, 640), ratio=r, min_size=640)
+                dict(type="mmseg_beit.ResizeWithMinSize", scale=(2560, 640), ratio=r, min_size=640)
                 for r in img_ratios
             ],
             [
                 dict(type="RandomFlip", prob=0.0, direction="horizontal"),
                 dict(type="RandomFlip", prob=1.0, direction="horizontal"),
             ],
-            [dict(type="LoadAnnotations", reduce_zero_label=True)],
             [dict(type="PackSegInputs")],
         ],
     ),

@@ -8,8 +8,8 @@ model = dict(
     backbone=dict(
         rel_pos_bias=False,
         abs_pos_embed=True,
-        qkv_bias="qkv",
-        qv_bias=None,
+        qv_bias=False,
+        qkv_bias=True,
         init_values=None,
         norm_cfg=dict(type="LN", eps=1e-12),
         init_cfg=dict(type="Pretrained", checkpoint="pretrain/vit-large-p16-in21k.pth"),

@@ -11,7 +11,7 @@ log_processor = dict(by_epoch=False)
 log_level = "INFO"
 load_from = None
 resume = False
-tta_model = dict(type="SegTTAModel")
+tta_model = dict(type="mmseg_beit.SegTTAModel")
 # Checkpoint interval suits the 160k-iteration schedules; configs override what differs.
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),

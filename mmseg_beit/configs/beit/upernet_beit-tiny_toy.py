@@ -6,7 +6,6 @@ _base_ = [
     "../_base_/default_runtime.py",
 ]
 crop_size = (128, 128)
-norm_cfg = dict(type="BN", requires_grad=True)  # plain BN: runs on CPU, with gloo too
 width = 64
 model = dict(
     data_preprocessor=dict(size=crop_size),
@@ -18,9 +17,9 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.0,
     ),
-    neck=dict(embed_dim=width, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=[width] * 4, channels=64, num_classes=5, norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=width, channels=32, num_classes=5, norm_cfg=norm_cfg),
+    neck=dict(embed_dim=width),
+    decode_head=dict(in_channels=[width] * 4, channels=64, num_classes=5),
+    auxiliary_head=dict(in_channels=width, channels=32, num_classes=5),
     test_cfg=dict(mode="slide", crop_size=crop_size, stride=(85, 85)),
 )
 optim_wrapper = dict(

@@ -46,15 +46,18 @@ test_evaluator = val_evaluator
 # Multi-scale + flip for --tta (no minimum size: toy images are smaller than the crop).
 tta_pipeline = [
     dict(type="LoadImageFromFile"),
+    dict(type="LoadAnnotations", reduce_zero_label=True),
     dict(
         type="TestTimeAug",
         transforms=[
-            [dict(type="ResizeWithMinSize", scale=(512, 128), ratio=r) for r in (0.75, 1.0, 1.25)],
+            [
+                dict(type="mmseg_beit.ResizeWithMinSize", scale=(512, 128), ratio=r)
+                for r in (0.75, 1.0, 1.25)
+            ],
             [
                 dict(type="RandomFlip", prob=0.0, direction="horizontal"),
                 dict(type="RandomFlip", prob=1.0, direction="horizontal"),
             ],
-            [dict(type="LoadAnnotations", reduce_zero_label=True)],
             [dict(type="PackSegInputs")],
         ],
     ),

@@ -1,5 +1,7 @@
 # BEiT-B/16 + Feature2Pyramid + UPerNet, FCN auxiliary head (unilm / mmseg recipe).
-norm_cfg = dict(type="SyncBN", requires_grad=True)
+# This package's modules are named with their scope, so every entry point builds them whatever
+# its default scope (MMSegInferencer's is 'mmseg').
+norm_cfg = dict(type="SyncBN", requires_grad=True)  # also synchronised between CPU processes
 data_preprocessor = dict(
     type="SegDataPreProcessor",
     mean=[123.675, 116.28, 103.53],
@@ -7,15 +9,16 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
+    size=(640, 640),  # training batches are padded to the crop
     # Test images are padded to a multiple of the patch size and the padding is cropped from
     # the logits, so predictions stay pixel-aligned at any image size.
     test_cfg=dict(size_divisor=16),
 )
 model = dict(
-    type="EncoderDecoder",
+    type="mmseg_beit.EncoderDecoder",
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type="BEiT",
+        type="mmseg_beit.BEiT",
         img_size=(640, 640),
         patch_size=16,
         in_channels=3,
@@ -31,9 +34,11 @@ model = dict(
         act_cfg=dict(type="GELU"),
         init_values=0.1,
     ),
-    neck=dict(type="Feature2Pyramid", embed_dim=768, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
+    neck=dict(
+        type="mmseg_beit.Feature2Pyramid", embed_dim=768, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg
+    ),
     decode_head=dict(
-        type="UPerHead",
+        type="mmseg_beit.UPerHead",
         in_channels=[768, 768, 768, 768],
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 3, 6),
@@ -45,7 +50,7 @@ model = dict(
         loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
     ),
     auxiliary_head=dict(
-        type="FCNHead",
+        type="mmseg_beit.FCNHead",
         in_channels=768,
         in_index=2,
         channels=256,
@@ -59,4 +64,5 @@ model = dict(
     ),
     train_cfg=dict(),
     test_cfg=dict(mode="slide", crop_size=(640, 640), stride=(426, 426)),
+    speed="auto",  # the measured speed preset (mmseg_beit/models/speed.py)
 )

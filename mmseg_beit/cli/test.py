@@ -1,0 +1,71 @@
+"""Evaluates a checkpoint: sliding window or whole image; multi-scale + flip with ``--tta`` or
+an ``*_ms`` config.
+
+    mmseg-beit test CONFIG CHECKPOINT [--eval mIoU [mDice mFscore]] [--tta] [--out DIR]
+                    [--show-dir DIR] [--work-dir DIR] [--cfg-options K=V ...]
+    mmseg-beit test CHECKPOINT ...                   a checkpoint written by training
+    tools/dist_test.sh CONFIG CHECKPOINT GPUS [...]
+
+--out writes label PNGs in ADE20K convention (0 = other, classes 1..N); --show-dir writes, as
+``mmseg-beit infer`` does, NAME_overlay.png (colours and a legend) and NAME.png per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mmseg_beit.cli.common import add_launch_arguments, fail
+
+METRICS = ("mIoU", "mDice", "mFscore")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="config file, shipped config name, or a checkpoint")
+    parser.add_argument("checkpoint", nargs="?", help="weights (default: CONFIG if a checkpoint)")
+    parser.add_argument("--eval", nargs="+", choices=METRICS, help="metrics (default: config's)")
+    parser.add_argument("--tta", action="store_true", help="multi-scale + flip test")
+    parser.add_argument("--out", metavar="DIR", help="folder for label PNGs")
+    parser.add_argument("--show-dir", metavar="DIR", help="folder for overlay pictures")
+    parser.add_argument("--work-dir", help="default: work_dirs/<config name>")
+    parser.add_argument("--skip-data-check", action="store_true", help="do not check the data")
+    add_launch_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mmengine.runner import Runner
+
+    import mmseg_beit  # noqa: F401  (stack fixes, registries)
+    from mmseg_beit.apis import enable_tta, load_weights
+    from mmseg_beit.checkpoint import CheckpointError
+    from mmseg_beit.runtime.data_check import DataCheckError, check_run_data
+    from mmseg_beit.runtime.launch import finish_launch, prepare_launch, run_config
+
+    checkpoint = args.checkpoint or args.config
+    for option in ("out", "show_dir"):
+        value = getattr(args, option)
+        if value and (Path(value).suffix or Path(value).is_file()):
+            flag = "--" + option.replace("_", "-")
+            return fail("test", f"{flag} takes a folder for PNG files, not {value!r}")
+    try:
+        cfg = run_config(args.config, args.cfg_options, args.work_dir)
+        if args.eval:
+            cfg.test_evaluator.iou_metrics = list(args.eval)
+        if args.out:
+            cfg.test_evaluator.output_dir = args.out
+            cfg.test_evaluator.keep_results = True
+        if args.show_dir:
+            writer = dict(type="mmseg_beit.PredictionWriterHook", out_dir=args.show_dir)
+            cfg.custom_hooks = [*cfg.get("custom_hooks", []), writer]
+        if args.tta:
+            enable_tta(cfg)
+        if not args.skip_data_check:
+            check_run_data(cfg, ("test",), skip_bad=False)
+        prepare_launch(cfg, args.launcher)
+        runner = Runner.from_cfg(cfg)
+        load_weights(runner.model, checkpoint)
+    except (FileNotFoundError, ValueError, CheckpointError, DataCheckError) as error:
+        return fail("test", error)
+    runner.test()
+    finish_launch()
+    return 0

@@ -1,0 +1,117 @@
+"""Checkpoints that survive a kill during saving, and resuming from the newest one that loads."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
+from mmengine.logging import print_log
+
+from mmseg_beit.checkpoint import CheckpointError, load_file
+from mmseg_beit.registry import HOOKS
+from mmseg_beit.utils.io import atomic_path
+
+
+def checkpoint_candidates(work_dir: str | os.PathLike) -> list[Path]:
+    """Checkpoints of a work dir, newest first: ``last_checkpoint``'s, then ``iter_N`` /
+    ``epoch_N`` files by step."""
+    work_dir = Path(work_dir)
+    found = []
+    last = work_dir / "last_checkpoint"
+    if last.is_file():
+        found.append(Path(last.read_text().strip()))
+    steps = []
+    for path in work_dir.glob("*.pth"):
+        match = re.fullmatch(r"(?:iter|epoch)_(\d+)\.pth", path.name)
+        if match:
+            steps.append((int(match.group(1)), path))
+    found += [path for _, path in sorted(steps, reverse=True)]
+    return list(dict.fromkeys(found))
+
+
+def newest_loadable_checkpoint(
+    work_dir: str | os.PathLike,
+) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint of ``work_dir`` that loads, and the ones skipped with the reason."""
+    skipped = []
+    for path in checkpoint_candidates(work_dir):
+        try:
+            load_file(path)
+        except CheckpointError as error:
+            skipped.append((path, str(error)))
+            continue
+        return path, skipped
+    return None, skipped
+
+
+@HOOKS.register_module()
+class CheckpointHook(MMEngineCheckpointHook):
+    """mmengine's CheckpointHook (same arguments), made safe against faults.
+
+    * Each checkpoint is written under a temporary name, flushed to disk and renamed into place;
+      ``last_checkpoint`` likewise. Old checkpoints beyond ``max_keep_ckpts`` are deleted only
+      after the new one is complete, so a kill while saving never leaves no checkpoint.
+    * Resuming without a named checkpoint (``resume=True``, ``--resume``) takes the newest
+      checkpoint that loads, saying which ones it skipped and why, and says loudly when there is
+      nothing to resume.
+    """
+
+    def before_run(self, runner) -> None:
+        super().before_run(runner)
+        work_dir = Path(runner.work_dir)
+        if is_main_process():
+            for stale in work_dir.glob(".*.tmp"):  # left by a kill while saving
+                stale.unlink(missing_ok=True)
+        if not runner._resume or runner._load_from is not None:
+            return
+        chosen, skipped = newest_loadable_checkpoint(work_dir)
+        for path, why in skipped:
+            print_log(f"resume: skipping {path}: {why}", "current", level=30)
+        if chosen is None:
+            print_log(
+                f"resume: NOTHING TO RESUME in {work_dir} (no checkpoint that loads); "
+                "training starts from the beginning",
+                "current",
+                level=40,
+            )
+            return
+        print_log(f"resume: resuming from {chosen}", "current")
+        runner._load_from = str(chosen)
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        if not isinstance(self.file_backend, LocalBackend):  # remote storage: mmengine's way
+            return super()._save_checkpoint_with_step(runner, step, meta)
+        name = self.filename_tmpl.format(step)
+        final = Path(self.out_dir) / name
+        tmp_name = f".{name}.tmp"
+        runner.save_checkpoint(
+            self.out_dir,
+            tmp_name,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
+        self.last_ckpt = str(final)
+        runner.message_hub.update_info("last_ckpt", self.last_ckpt)
+        if is_main_process():
+            tmp = Path(self.out_dir) / tmp_name
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, final)
+            with atomic_path(Path(runner.work_dir) / "last_checkpoint") as path:
+                path.write_text(self.last_ckpt)
+        if self.max_keep_ckpts > 0 and (not self.keep_ckpt_ids or self.keep_ckpt_ids[-1] != step):
+            self.keep_ckpt_ids.append(step)
+            while len(self.keep_ckpt_ids) > self.max_keep_ckpts:
+                old = Path(self.out_dir) / self.filename_tmpl.format(self.keep_ckpt_ids.popleft())
+                if is_main_process():
+                    old.unlink(missing_ok=True)
+            runner.message_hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))

@@ -1,0 +1,80 @@
+"""Multi-scale + flip testing as a model that every entry point can run from a config."""
+
+from __future__ import annotations
+
+import torch
+from mmengine.structures import PixelData
+from mmseg.models.segmentors import SegTTAModel as MMSegTTAModel
+from mmseg.structures import SegDataSample
+
+from mmseg_beit.registry import MODELS
+
+_PREFIX = "module."
+
+
+@MODELS.register_module()
+class SegTTAModel(MMSegTTAModel):
+    """Tests a segmentor on every view of ``TestTimeAug`` and averages their softmax scores.
+
+    As a config's ``model`` (the ``*_ms`` configs) it works with mmengine's Runner, DDP,
+    MMSegmentation's tools and ``MMSegInferencer``:
+
+    * batches of views are merged; the merged sample's ``seg_logits`` are the log of the mean
+      probabilities (a softmax gives those back) and its ``gt_sem_seg`` the unflipped view's;
+    * single-view batches (validation while training) go straight to the segmentor, and
+      training trains it, so an ``_ms`` config trains like its single-scale base;
+    * its weights are the segmentor's: state dicts are saved and loaded without the
+      ``module.`` prefix (prefixed ones load too).
+
+    Args:
+        module: The segmentor (config or module); a TTA model given here is unwrapped.
+        **kwargs: :class:`mmengine.model.BaseTTAModel` arguments.
+    """
+
+    def __init__(self, module: dict | torch.nn.Module, **kwargs) -> None:
+        while isinstance(module, dict) and "TTAModel" in str(module.get("type", "")):
+            module = module["module"]
+        super().__init__(module=module, **kwargs)
+        self.data_preprocessor = self.module.data_preprocessor  # for DDP's training step
+        self.register_state_dict_post_hook(_drop_prefix)
+        self.register_load_state_dict_pre_hook(_add_prefix)
+
+    def forward(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def train_step(self, data, optim_wrapper) -> dict:
+        return self.module.train_step(data, optim_wrapper)
+
+    def val_step(self, data) -> list:
+        return self.test_step(data)
+
+    def test_step(self, data) -> list:
+        inputs = data["inputs"] if isinstance(data, dict) else data[0]
+        if isinstance(inputs[0], torch.Tensor):  # one view per image
+            return self.module.test_step(data)
+        return super().test_step(data)
+
+    def merge_preds(self, data_samples_list: list[list[SegDataSample]]) -> list[SegDataSample]:
+        """Mean softmax over each image's views; labels, log-probabilities, unflipped truth."""
+        merged = []
+        for views in data_samples_list:
+            probs = torch.stack([v.seg_logits.data.float().softmax(dim=0) for v in views]).mean(0)
+            sample = SegDataSample(metainfo=views[0].metainfo)
+            sample.seg_logits = PixelData(data=probs.log())
+            sample.pred_sem_seg = PixelData(data=probs.argmax(dim=0, keepdim=True))
+            truth = next((v for v in views if not v.metainfo.get("flip")), views[0])
+            if "gt_sem_seg" in truth:
+                sample.gt_sem_seg = truth.gt_sem_seg
+            merged.append(sample)
+        return merged
+
+
+def _drop_prefix(module, state_dict, prefix, local_metadata) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix + _PREFIX)]:
+        state_dict[prefix + key[len(prefix + _PREFIX) :]] = state_dict.pop(key)
+
+
+def _add_prefix(module, state_dict, prefix, *args) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        if not key.startswith(prefix + _PREFIX):
+            state_dict[prefix + _PREFIX + key[len(prefix) :]] = state_dict.pop(key)

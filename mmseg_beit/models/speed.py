@@ -1,0 +1,62 @@
+"""Speed settings: one preset per device and precision, as plain options of the segmentor's parts.
+
+The values are what measured fastest on the machines named in ``docs/benchmarks.md`` (re-run
+``tools/analysis_tools/benchmark.py --modes settings`` on yours). A segmentor built with
+``speed='auto'`` takes the preset of the device it will run on (CUDA when available) and of its
+inference precision (``test_cfg.precision``); options set explicitly in a config always win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from mmseg_beit.models.utils.precision import check_precision
+
+
+@dataclass(frozen=True)
+class SpeedPreset:
+    """Plain options for a segmentor's parts.
+
+    Attributes:
+        winograd: Decode-head 3x3 convolutions through ``WinogradConv2d`` (CPU fp32 inference).
+        cache_grids: Token grids whose attention masks the backbone keeps between inference
+            calls.
+        crop_batch: Sliding-window crops per forward.
+    """
+
+    winograd: bool = False
+    cache_grids: int = 0
+    crop_batch: int = 1
+
+    def apply(self, backbone: dict, decode_head: dict, test_cfg: dict) -> None:
+        """Fills these options into the parts' configs where they are not set already."""
+        if self.winograd:
+            decode_head.setdefault("conv_cfg", dict(type="mmseg_beit.WinogradConv2d"))
+        if backbone.get("rel_pos_bias", True):
+            backbone.setdefault("cache_grids", self.cache_grids)
+        if test_cfg.get("mode") == "slide":
+            test_cfg.setdefault("crop_batch", self.crop_batch)
+
+
+# GPU entries are PyTorch's defaults until measured on a GPU (docs/benchmarks.md, "GPU").
+PRESETS: dict[tuple[str, str], SpeedPreset] = {
+    ("cpu", "fp32"): SpeedPreset(winograd=True, cache_grids=1),
+    ("cpu", "bf16"): SpeedPreset(cache_grids=1),
+    ("cpu", "fp16"): SpeedPreset(cache_grids=1),
+    ("cuda", "fp32"): SpeedPreset(),
+    ("cuda", "bf16"): SpeedPreset(),
+    ("cuda", "fp16"): SpeedPreset(),
+}
+SPEED_CHOICES = ("auto", "cpu", "cuda", "off")
+
+
+def speed_preset(speed: str, precision: str = "fp32") -> SpeedPreset:
+    """The preset for ``speed`` ('auto': CUDA if available else CPU; 'cpu'; 'cuda'; 'off')."""
+    if speed not in SPEED_CHOICES:
+        raise ValueError(f"speed must be one of {SPEED_CHOICES}, got {speed!r}")
+    if speed == "off":
+        return SpeedPreset()
+    device = speed if speed != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    return PRESETS[(device, check_precision(precision))]

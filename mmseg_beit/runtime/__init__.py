@@ -1,0 +1,1 @@
+"""Process set-up for the tools: launchers, the CPU allocator, run checks."""

@@ -1,0 +1,1 @@
+"""The bottom layer: file writing, images, pictures of predictions."""

@@ -1,0 +1,62 @@
+"""Safe file writing: atomic (nothing half-written is left), never over an input."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yields a temporary path beside ``path`` (same suffix); moves it into place on success.
+
+    The data is flushed to disk (fsync) before the rename, and the file gets the permissions a
+    newly created file would (not the temporary file's 0600). On any error the temporary file is
+    removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike) -> None:
+    """Raises ValueError if ``output`` is one of the ``inputs`` files."""
+    out = Path(output).resolve()
+    for item in inputs:
+        if out == Path(item).resolve():
+            raise ValueError(f"{output}: would overwrite the input {item}; choose another output")
+
+
+def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
+    """``cv2.imwrite`` (format from the suffix), atomically; raises OSError if it fails."""
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), array):
+            raise OSError(f"could not write {path}")
