@@ -77,14 +77,17 @@ def detect_format(state_dict: dict[str, torch.Tensor]) -> str:
 
 
 def index_grid(state_dict: dict[str, torch.Tensor]) -> tuple[int, int] | None:
-    """The token grid of the first ``relative_position_index`` in a state dict, if any."""
-    key = next((k for k in state_dict if k.endswith("relative_position_index")), None)
-    if key is None:
-        return None
-    try:
-        return grid_of_index(state_dict[key])
-    except ValueError as error:
-        raise CheckpointError(f"{key}: {error}") from error
+    """The token grid of the first valid ``relative_position_index`` in a state dict, if any.
+
+    The index is derived data that no model loads, so one that is not an index is ignored.
+    """
+    for key, value in state_dict.items():
+        if key.endswith("relative_position_index"):
+            try:
+                return grid_of_index(value)
+            except ValueError:
+                continue
+    return None
 
 
 def convert_backbone(

@@ -50,17 +50,19 @@ def fit_backbone_state(
     grid = tuple(backbone.grid)
     for key, value in state_dict.items():
         target = own.get(key)
-        if target is None or value.shape == target.shape:
-            continue
-        if key.endswith("relative_position_bias_table") and value.shape[1] == target.shape[1]:
+        if target is None or value.shape[-1] != target.shape[-1]:
+            continue  # not ours, or another width / head count: reported when loading
+        if key.endswith("relative_position_bias_table") and tuple(source_grid) != grid:
+            # (h, w) and (w, h) grids have tables of one shape: compare grids, not shapes.
             src = source_grid
             if src[0] == src[1] and grid[0] == grid[1] and grid[0] > src[0]:
                 fitted[key] = legacy_resize_relative_table(value, grid)
             else:
                 fitted[key] = resize_relative_table(value, src, grid)
-        elif key == "pos_embed" and value.shape[-1] == target.shape[-1]:
+        elif key == "pos_embed" and value.shape != target.shape:
             side = round((value.shape[1] - 1) ** 0.5)
-            fitted[key] = resize_abs_pos_embed(value, (side, side), grid)
+            src = tuple(source_grid) if source_grid else (side, side)
+            fitted[key] = resize_abs_pos_embed(value, src, grid)
     return fitted
 
 

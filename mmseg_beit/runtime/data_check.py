@@ -25,6 +25,7 @@ def _dataset(cfg: Config, split: str):
     dataset_cfg = copy.deepcopy(loader["dataset"])
     dataset_cfg["pipeline"] = []
     dataset_cfg["lazy_init"] = False
+    dataset_cfg["serialize_data"] = False  # keep data_list readable
     init_default_scope(cfg.get("default_scope", "mmseg_beit"))
     return DATASETS.build(dataset_cfg)
 

@@ -58,6 +58,7 @@ class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         ):
             return nn.SyncBatchNorm.forward(self, input)
         self._check_input_dim(input)
+        dtype, input = input.dtype, input.float()  # statistics in fp32, also under autocast
         dims = [0, *range(2, input.dim())]
         shape = [1, -1] + [1] * (input.dim() - 2)
         count = all_reduce(input.new_tensor([input.numel() / input.shape[1]]), group=group)
@@ -69,7 +70,7 @@ class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)
-        return out
+        return out.to(dtype)
 
     @torch.no_grad()
     def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, count: float) -> None:

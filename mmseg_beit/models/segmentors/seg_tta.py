@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import SegTTAModel as MMSegTTAModel
 from mmseg.structures import SegDataSample
@@ -38,6 +39,7 @@ class SegTTAModel(MMSegTTAModel):
         self.data_preprocessor = self.module.data_preprocessor  # for DDP's training step
         self.register_state_dict_post_hook(_drop_prefix)
         self.register_load_state_dict_pre_hook(_add_prefix)
+        self._announced = False
 
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
@@ -52,6 +54,9 @@ class SegTTAModel(MMSegTTAModel):
         inputs = data["inputs"] if isinstance(data, dict) else data[0]
         if isinstance(inputs[0], torch.Tensor):  # one view per image
             return self.module.test_step(data)
+        if not self._announced:
+            print_log(f"multi-scale + flip: {len(inputs)} views per image", "current")
+            self._announced = True
         return super().test_step(data)
 
     def merge_preds(self, data_samples_list: list[list[SegDataSample]]) -> list[SegDataSample]:

@@ -14,7 +14,12 @@ from conftest import REPO, tiny_backbone_cfg
 from mmseg_beit.checkpoint import CheckpointError
 from mmseg_beit.checkpoint.official import convert_backbone, detect_format
 from mmseg_beit.models import BEiT
-from mmseg_beit.models.utils.relative_position import legacy_resize_relative_table
+from mmseg_beit.models.utils.relative_position import (
+    legacy_resize_relative_table,
+    relative_position_index,
+    resize_relative_table,
+    table_rows,
+)
 
 transformers = pytest.importorskip("transformers")
 SCRIPT = REPO / "tools/model_converters/beit2mmseg.py"
@@ -50,8 +55,8 @@ def _official_from_hf(hf_state: dict) -> dict:
             prefix = key.rsplit("query.weight", 1)[0]
             qkv = [hf_state[prefix + f"{p}.weight"] for p in ("query", "key", "value")]
             out[f"blocks.{match.group(1)}.attn.qkv.weight"] = torch.cat(qkv)
-            out[f"blocks.{match.group(1)}.attn.relative_position_index"] = torch.zeros(
-                3, 3, dtype=torch.long
+            out[f"blocks.{match.group(1)}.attn.relative_position_index"] = relative_position_index(
+                (4, 4)
             )
             continue
         if re.search(r"\.(key|value)\.weight$", key):
@@ -174,7 +179,7 @@ def test_mmpretrain_layout_with_shared_table():
         "backbone.layers.0.ln1.weight": torch.ones(32),
         "backbone.layers.1.ln1.weight": torch.ones(32),
         "backbone.rel_pos_bias.relative_position_bias_table": table,
-        "backbone.rel_pos_bias.relative_position_index": torch.zeros(17, 17, dtype=torch.long),
+        "backbone.rel_pos_bias.relative_position_index": relative_position_index((4, 4)),
         "backbone.ln1.weight": torch.ones(32),
         "neck.weight": torch.ones(1),
         "target_generator.x": torch.ones(1),
@@ -222,3 +227,42 @@ def test_patch_size_mismatch_is_a_clear_error(official):
         CheckpointError, match=r"patch size \(16, 16\) does not match the model's \(8, 8\)"
     ):
         backbone.init_weights()
+
+
+def test_non_square_timm_checkpoint_converts_and_loads_into_another_grid(tmp_path):
+    """timm at img_size (64, 96): a 4 x 6 grid, 66 table rows; its index tells the grid."""
+    grid = (4, 6)
+    table = torch.randn(table_rows(grid), 4)
+    state = {
+        "cls_token": torch.zeros(1, 1, 32),
+        "patch_embed.proj.weight": torch.zeros(32, 3, 16, 16),
+    }
+    state["blocks.0.attn.relative_position_bias_table"] = table
+    state["blocks.0.attn.relative_position_index"] = relative_position_index(grid)
+    src, dst = tmp_path / "timm_beit.pth", tmp_path / "beit.pth"
+    torch.save(state, src)
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(src), str(dst)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "relative tables for a 4x6 grid" in out.stdout
+    backbone = BEiT(**tiny_backbone_cfg(num_layers=1, out_indices=[0], img_size=(96, 64)))
+    backbone.init_cfg = dict(type="Pretrained", checkpoint=str(dst))
+    backbone.init_weights()
+    expected = resize_relative_table(table, grid, (6, 4))
+    torch.testing.assert_close(
+        backbone.layers[0].attn.relative_position_bias_table.detach(), expected
+    )
+
+
+def test_non_square_table_without_index_asks_for_the_grid(tmp_path):
+    state = {"cls_token": torch.zeros(1, 1, 32)}
+    state["blocks.0.attn.relative_position_bias_table"] = torch.randn(table_rows((4, 6)), 4)
+    src = tmp_path / "no_index.pth"
+    torch.save(state, src)
+    command = [sys.executable, str(SCRIPT), str(src), str(tmp_path / "out.pth")]
+    out = subprocess.run(command, capture_output=True, text=True)
+    assert out.returncode == 1 and "--grid H W" in out.stderr
+    assert not (tmp_path / "out.pth").exists()
+    out = subprocess.run([*command, "--grid", "4", "6"], capture_output=True, text=True)
+    assert out.returncode == 0 and "4x6 grid" in out.stdout, out.stderr

@@ -71,7 +71,8 @@ def test_custom_keys_and_vit_mode():
 
 
 def test_frozen_parameters_are_left_out():
-    model = _Segmentor(frozen_stages=1)
+    model = _Segmentor()
+    model.backbone.layers[0].requires_grad_(False)
     groups = _groups(model)
     assert "backbone.layers.0.attn.qkv.weight" not in groups
     assert "backbone.layers.1.attn.qkv.weight" in groups

@@ -1,14 +1,23 @@
-"""The safe loader: clear errors for missing, truncated, corrupt and non-fitting files."""
+"""The safe loader and writer: clear errors for missing, truncated, non-checkpoint, unsafe and
+non-fitting files; outputs written whole, in their suffix's format, never over an input."""
 
 from __future__ import annotations
+
+import os
+import zipfile
 
 import pytest
 import torch
 from conftest import tiny_backbone_cfg
 from safetensors.torch import save_file
 
-from mmseg_beit.checkpoint import CheckpointError, atomic_save, load_file, state_dict_of
-from mmseg_beit.checkpoint.pretrained import load_state_dict_checked
+from mmseg_beit.checkpoint import (
+    CheckpointError,
+    load_file,
+    load_state_dict_checked,
+    save_checkpoint,
+    state_dict_of,
+)
 from mmseg_beit.models import BEiT
 
 
@@ -17,16 +26,31 @@ def test_missing_file(tmp_path):
         load_file(tmp_path / "nope.pth")
 
 
-def test_truncated_and_corrupt_files(tmp_path):
+def test_truncated_file_is_reported_as_truncated(tmp_path):
     good = tmp_path / "good.pth"
     torch.save({"w": torch.randn(1000)}, good)
     data = good.read_bytes()
     (tmp_path / "truncated.pth").write_bytes(data[: len(data) // 2])
-    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match=r"truncated\.pth: truncated or corrupt"):
         load_file(tmp_path / "truncated.pth")
-    with pytest.raises(CheckpointError, match=r"junk\.pth"):
-        load_file(tmp_path / "junk.pth")
+
+
+def test_text_file_named_pth_is_not_a_checkpoint_rather_than_unsafe(tmp_path):
+    (tmp_path / "notes.pth").write_text("model trained on 2026-11-20, lr 3e-5\n")
+    with pytest.raises(CheckpointError, match=r"notes\.pth: not a checkpoint") as error:
+        load_file(tmp_path / "notes.pth")
+    assert "run code" not in str(error.value)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_pickle_that_would_run_code_is_refused_as_unsafe(tmp_path):
+    torch.save({"w": torch.ones(1), "x": _RunsCode()}, tmp_path / "evil.pth")
+    with pytest.raises(CheckpointError, match=r"evil\.pth: refused: .*system.*could run code"):
+        load_file(tmp_path / "evil.pth")
 
 
 def test_safetensors_round_trip_and_corruption(tmp_path):
@@ -86,10 +110,39 @@ class _FailsHalfway:
         raise RuntimeError("disk full, say")
 
 
-def test_atomic_save_leaves_nothing_behind_on_failure(tmp_path):
+def test_failed_save_leaves_nothing_behind(tmp_path):
     target = tmp_path / "out.pth"
     with pytest.raises(RuntimeError, match="disk full"):
-        atomic_save({"w": torch.ones(100), "then": _FailsHalfway()}, target)
+        save_checkpoint({"w": torch.ones(100)}, {"then": _FailsHalfway()}, target)
     assert list(tmp_path.iterdir()) == []
-    atomic_save({"w": torch.ones(1)}, target)
-    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_saved_file_gets_normal_permissions_not_the_temporary_files(tmp_path):
+    old = os.umask(0o022)
+    try:
+        save_checkpoint({"w": torch.ones(1)}, {}, tmp_path / "out.pth")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.pth").stat().st_mode & 0o777 == 0o644
+
+
+def test_output_suffix_picks_the_format(tmp_path):
+    save_checkpoint({"w": torch.ones(2)}, {"note": "x"}, tmp_path / "a.safetensors")
+    save_checkpoint({"w": torch.ones(2)}, {"note": "x"}, tmp_path / "a.pth")
+    assert not zipfile.is_zipfile(tmp_path / "a.safetensors")  # safetensors, not a torch zip
+    assert zipfile.is_zipfile(tmp_path / "a.pth")
+    for name in ("a.safetensors", "a.pth"):
+        loaded = load_file(tmp_path / name)
+        assert loaded["meta"] == {"note": "x"}
+        torch.testing.assert_close(loaded["state_dict"]["w"], torch.ones(2))
+    with pytest.raises(CheckpointError, match=r"a\.ckpt: the output must end in one of"):
+        save_checkpoint({"w": torch.ones(2)}, {}, tmp_path / "a.ckpt")
+
+
+def test_save_refuses_to_overwrite_an_input(tmp_path):
+    source = tmp_path / "in.pth"
+    torch.save({"w": torch.ones(1)}, source)
+    before = source.read_bytes()
+    with pytest.raises(CheckpointError, match=r"in\.pth: would overwrite the input"):
+        save_checkpoint({"w": torch.zeros(1)}, {}, tmp_path / "." / "in.pth", inputs=(source,))
+    assert source.read_bytes() == before

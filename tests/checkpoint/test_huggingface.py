@@ -10,12 +10,8 @@ import torch
 from conftest import REPO
 from mmengine.config import ConfigDict
 
-from mmseg_beit.checkpoint.huggingface import (
-    backbone_config,
-    convert_huggingface,
-    read_huggingface,
-    segmentor_config,
-)
+from mmseg_beit.checkpoint.hf_config import backbone_config, segmentor_config
+from mmseg_beit.checkpoint.huggingface import convert_huggingface, read_huggingface
 from mmseg_beit.checkpoint.loading import load_file
 from mmseg_beit.registry import MODELS
 
@@ -97,8 +93,8 @@ def test_transformers_feeds_its_neck_blocks_i_minus_2(hf_segmentation):
 
 def test_segmentation_logits_equal_transformers(hf_segmentation, tmp_path):
     model, folder = hf_segmentation
-    stdout = _convert(folder, tmp_path / "seg.pth", "--config-out", str(tmp_path / "cfg.py"))
-    assert "5 class names" in stdout and (tmp_path / "cfg.py").is_file()
+    _convert(folder, tmp_path / "seg.pth", "--config-out", str(tmp_path / "cfg.py"))
+    assert (tmp_path / "cfg.py").is_file()
     _, config = read_huggingface(folder)
     ours = _our_segmentor(config, "transformers", tmp_path / "seg.pth")
     assert ours.backbone.out_indices == (0, 1, 2, 3)

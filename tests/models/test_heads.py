@@ -80,3 +80,44 @@ def test_fcn_head_equals_mmseg(extra):
     inputs = _pyramid(16)
     with torch.no_grad():
         torch.testing.assert_close(ours(inputs), reference(inputs), atol=1e-5, rtol=0)
+
+
+def _uper(**extra):
+    cfg = dict(
+        type="UPerHead",
+        in_channels=[128] * 4,
+        in_index=[0, 1, 2, 3],
+        channels=128,
+        num_classes=5,
+        norm_cfg=BN,
+        **extra,
+    )
+    return randomize_(MODELS.build(cfg)).eval()
+
+
+def test_head_checkpointing_keeps_gradients_and_batchnorm_statistics():
+    plain = _uper(dropout_ratio=0.3).train()
+    checkpointed = _uper(dropout_ratio=0.3, with_cp=True).train()
+    checkpointed.load_state_dict(plain.state_dict())
+    inputs = [torch.randn(2, 128, s, s, requires_grad=True) for s in (16, 8, 4, 2)]
+    outputs = []
+    for head in (plain, checkpointed):
+        torch.manual_seed(7)  # same dropout masks
+        out = head([x.clone() for x in inputs])
+        out.square().mean().backward()
+        outputs.append(out.detach())
+    torch.testing.assert_close(outputs[1], outputs[0])
+    for (name, p), q in zip(plain.named_parameters(), checkpointed.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-6, rtol=1e-5, msg=name)
+    buffers = dict(checkpointed.named_buffers())
+    for name, value in plain.named_buffers():  # running stats updated once, not twice
+        torch.testing.assert_close(buffers[name], value, msg=name)
+
+
+def test_feature2pyramid_keeps_one_cell_for_a_single_token_map():
+    neck = MODELS.build(dict(type="mmseg_beit.Feature2Pyramid", embed_dim=8, norm_cfg=BN)).eval()
+    x = torch.randn(1, 8, 1, 1)  # an image of 16 px or less
+    with torch.no_grad():
+        out = neck([x, x, x, x])
+    assert [tuple(o.shape[-2:]) for o in out] == [(4, 4), (2, 2), (1, 1), (1, 1)]
+    torch.testing.assert_close(out[3], x)  # max over the one cell there is

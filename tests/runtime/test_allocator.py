@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from mmseg_beit.apis import keep_freed_memory
+from mmseg_beit.runtime.allocator import keep_freed_memory
 
 _FAULTS = """
 import resource, sys, torch
-from mmseg_beit.apis import keep_freed_memory
+from mmseg_beit.runtime.allocator import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 def faults_of_a_fresh_64mb_tensor():

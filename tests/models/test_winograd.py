@@ -1,0 +1,81 @@
+"""WinogradConv2d: the numbers of a direct convolution, used only where it is faster."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import randomize_
+
+from mmseg_beit.models import WinogradConv2d
+from mmseg_beit.models.layers import winograd
+from mmseg_beit.registry import MODELS
+
+BN = dict(type="BN", requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "channels, size", [((8, 5), (7, 9)), ((130, 140), (16, 15)), ((3, 4), (1, 2))]
+)
+def test_winograd_equals_direct_convolution(channels, size):
+    c_in, c_out = channels
+    x = torch.randn(2, c_in, *size)
+    weight = torch.randn(c_out, c_in, 3, 3)
+    expected = F.conv2d(x, weight, padding=1)
+    got = winograd.winograd_conv3x3(x, winograd.winograd_weight(weight))
+    torch.testing.assert_close(got, expected, atol=1e-5 * expected.abs().max().item(), rtol=0)
+
+
+@pytest.fixture()
+def spy(monkeypatch):
+    calls = []
+    real = winograd.winograd_conv3x3
+    monkeypatch.setattr(winograd, "winograd_conv3x3", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_winograd_runs_for_cpu_fp32_inference(spy):
+    conv = WinogradConv2d(128, 128, 3, padding=1).eval()
+    x = torch.randn(1, 128, 12, 10)
+    with torch.no_grad():
+        got = conv(x)
+    assert len(spy) == 1
+    torch.testing.assert_close(
+        got, F.conv2d(x, conv.weight, conv.bias, padding=1), atol=1e-4, rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("mode", ["training", "autograd", "autocast", "small"])
+def test_winograd_falls_back_to_conv2d(spy, mode):
+    channels = 64 if mode == "small" else 128
+    conv = WinogradConv2d(channels, channels, 3, padding=1).train(mode == "training")
+    x = torch.randn(1, channels, 12, 10)
+    with (
+        torch.set_grad_enabled(mode == "autograd"),
+        torch.autocast("cpu", torch.bfloat16, enabled=mode == "autocast"),
+    ):
+        conv(x)
+    assert spy == []
+
+
+def _uper(**extra):
+    cfg = dict(
+        type="UPerHead",
+        in_channels=[128] * 4,
+        in_index=[0, 1, 2, 3],
+        channels=128,
+        num_classes=5,
+        norm_cfg=BN,
+        **extra,
+    )
+    return randomize_(MODELS.build(cfg)).eval()
+
+
+def test_uper_head_with_winograd_convs_equals_plain():
+    plain = _uper()
+    fast = _uper(conv_cfg=dict(type="WinogradConv2d"))
+    assert type(fast.fpn_bottleneck.conv) is WinogradConv2d
+    fast.load_state_dict(plain.state_dict())
+    inputs = [torch.randn(1, 128, s, s) for s in (24, 12, 6, 3)]
+    with torch.no_grad():
+        torch.testing.assert_close(fast(inputs), plain(inputs), atol=1e-4, rtol=1e-4)
