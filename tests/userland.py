@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from conftest import ADE_SAMPLES, REPO
 
+from mmseg_beit.checkpoint.official import convert_backbone
 from mmseg_beit.datasets.toy_ade20k import make_scene
 from mmseg_beit.models.utils.relative_position import relative_position_index, table_rows
 
@@ -86,14 +87,9 @@ def _official_beit(grid: int = 14) -> dict:
 def _vit(grid: int = 14) -> dict:
     """A ViT backbone checkpoint (this package's keys, as the Hugging Face converter writes)."""
     official = _official_beit(grid)["model"]
-    state = {}
-    for key, value in official.items():
-        if "relative_position" in key or key.endswith(("q_bias", "v_bias", "gamma_1", "gamma_2")):
-            continue
-        key = key.replace("blocks.", "layers.").replace("patch_embed.proj.", "patch_embed.projection.")
-        key = key.replace(".norm1.", ".ln1.").replace(".norm2.", ".ln2.")
-        key = key.replace(".mlp.fc1.", ".ffn.layers.0.0.").replace(".mlp.fc2.", ".ffn.layers.1.")
-        state[key] = value
+    vit_only = ("relative_position", "q_bias", "v_bias", "gamma_1", "gamma_2")
+    official = {k: v for k, v in official.items() if not any(p in k for p in vit_only)}
+    state = convert_backbone(official).state_dict
     for i in range(LAYERS):
         state[f"layers.{i}.attn.qkv.bias"] = torch.zeros(3 * WIDTH)
     state["pos_embed"] = torch.randn(1, grid * grid + 1, WIDTH) * 0.02

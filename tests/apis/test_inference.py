@@ -56,7 +56,7 @@ def test_paths_arrays_and_pil_images_give_the_same_result(model, toy_root):
 
 def test_tta_averages_the_views(checkpoint, toy_root):
     cfg = Config.fromfile(str(CONFIG))
-    cfg.tta_pipeline[1].transforms[0] = [
+    cfg.tta_pipeline[2].transforms[0] = [
         dict(type="ResizeWithMinSize", scale=(512, 128), ratio=1.0)
     ]
     plain = load_segmentor(cfg, checkpoint)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 
 import pytest
 from conftest import REPO
+
+from mmseg_beit.models.speed import PRESETS, SpeedPreset
 
 
 def _benchmark(tmp_path, *args: str) -> dict:
@@ -40,8 +43,8 @@ def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
         assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["images_per_s"] > 0
         assert r["peak_memory_mb"] >= 0
     ours_fp32, ours_bf16 = report["results"][:2]
-    assert ours_fp32["settings"] == {"decode_head.conv_cfg": {"type": "WinogradConv2d"}}
-    assert ours_bf16["settings"]["backbone.autocast"] == "bf16"
+    assert ours_fp32["settings"] == dataclasses.asdict(PRESETS[("cpu", "fp32")])
+    assert ours_bf16["settings"] == dataclasses.asdict(PRESETS[("cpu", "bf16")])
     flops = report["flops_per_image"]
     assert flops["model"] >= flops["executed"] > flops["backbone"] > 0
     assert "infer: ours bf16 vs mmseg bf16" in report["ratios"]
@@ -53,15 +56,21 @@ def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
 
 
 def test_benchmark_training_steps_in_both_precisions(tmp_path):
-    report = _benchmark(tmp_path, "--dtype", "bf16", "--modes", "train")
+    report = _benchmark(tmp_path, "--dtype", "bf16", "--modes", "train", "--with-cp")
     assert [(r["impl"], r["mode"], r["dtype"], r["batch"]) for r in report["results"]] == [
         ("ours", "train", "fp32", 2),
         ("ours", "train", "bf16", 2),
     ]
-    fp32, bf16 = (r["settings"] for r in report["results"])
-    assert fp32["backbone.with_cp"] and "backbone.autocast" not in fp32
-    assert bf16["backbone.with_cp"] and bf16["auxiliary_head.autocast"] == "bf16"
+    assert all(r["settings"]["with_cp"] for r in report["results"])
     assert all(r["median_s"] > 0 and r["peak_memory_mb"] >= 0 for r in report["results"])
+
+
+def test_benchmark_settings_mode_times_each_preset_option(tmp_path):
+    report = _benchmark(tmp_path, "--modes", "settings")
+    assert set(report["settings"]["fp32"]) == {"off", "winograd", "cache_grids", "preset"}
+    by_variant = {r["variant"]: r["settings"] for r in report["results"]}
+    assert by_variant["off"] == dataclasses.asdict(SpeedPreset())
+    assert by_variant["winograd"] == dataclasses.asdict(SpeedPreset(winograd=True))
 
 
 def test_attention_kernel_report_names_the_dispatched_kernels(tmp_path):

@@ -21,13 +21,19 @@ import sys
 import time
 
 import torch
-from torch.nn.attention import sdpa_kernel
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.profiler import ProfilerActivity, profile
 
-from mmseg_beit.models.backbones.beit import SDPA_BACKENDS
 from mmseg_beit.models.layers.attention import RelativePositionAttention
-from mmseg_beit.models.utils.precision import AUTOCAST_DTYPES, autocast
+from mmseg_beit.models.utils.precision import PRECISIONS, autocast
 from mmseg_beit.utils.io import atomic_path
+
+SDPA_BACKENDS = {
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+    "math": SDPBackend.MATH,
+}
 
 _PAD_OPS = ("aten::constant_pad_nd", "aten::pad")
 
@@ -35,8 +41,7 @@ _PAD_OPS = ("aten::constant_pad_nd", "aten::pad")
 def _call(attn: RelativePositionAttention, x: torch.Tensor, grid, dtype: str, train: bool):
     """One attention call, under autocast unless ``dtype`` is 'fp32'; with ``train`` also its
     backward."""
-    precision = autocast(None if dtype == "fp32" else dtype, x.device.type)
-    with torch.set_grad_enabled(train), precision:
+    with torch.set_grad_enabled(train), autocast(dtype, x.device.type):
         out = attn(x, grid)
     if train:
         out.float().sum().backward()
@@ -99,7 +104,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", choices=["fp32", *AUTOCAST_DTYPES], default="bf16")
+    parser.add_argument("--dtype", choices=sorted(PRECISIONS), default="bf16")
     parser.add_argument("--grid", type=int, nargs=2, default=[40, 40], metavar=("H", "W"))
     parser.add_argument("--dims", type=int, default=1024)
     parser.add_argument("--heads", type=int, default=16)

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint K] [--shape H W] [--batch N]
         [--device cpu|cuda] [--dtype fp32|bf16|fp16] [--compare mmseg hf]
-        [--modes infer train flops]
+        [--modes infer train flops settings] [--with-cp]
         [--repeats R] [--warmup W] [--agreement IMAGE_DIR] [--peak-tflops P]
         [--keep-freed-memory] [--json OUT]
 
@@ -13,9 +13,12 @@ implementations hold identical weights: the checkpoint's or random ones (with --
 transformers' random initialisation converted to this package's keys). Inference is the
 model's forward on a (batch, 3, H, W) tensor: backbone, neck and decode head. It is timed after
 warm-up, with the median and the spread of the repeats. ``--modes train`` measures full
-training steps (forward, losses, backward, AdamW step) at 2 images or more. Each mode runs in
-fp32 and, when --dtype names one, under that autocast dtype. This package's model uses its
-speed switches for the chosen dtype and device (listed as "settings"). With ``flops``, the
+training steps (forward, losses, backward, AdamW step) at 2 images or more (``--with-cp``: ours
+with activation checkpointing). Each mode runs in fp32 and, when --dtype names one, under that
+autocast dtype, for every implementation alike. This package's model is built as users get it,
+with the speed preset of the device and dtype (listed as "settings"); ``--modes settings``
+times it with no speed option, each option alone and the whole preset, which is how the preset
+is chosen (``mmseg_beit/models/speed.py``). With ``flops``, the
 backbone's achieved TFLOP/s is reported, and its share of the device's 16-bit peak (MFU).
 --agreement reports the share of pixels whose class under --dtype equals the fp32 class, on the
 images of a folder.
@@ -36,7 +39,7 @@ import time
 from pathlib import Path
 
 import torch
-from benchmark_models import DTYPES, agreement, build, count_flops, hf_model
+from benchmark_models import VARIANTS, agreement, build, count_flops, hf_model
 
 from mmseg_beit.utils.io import atomic_path
 
@@ -83,19 +86,13 @@ def _timed(fn, device: str, warmup: int, repeats: int) -> dict:
     }
 
 
-def _outer_autocast(impl: str, dtype: str, device: str):
-    """torch.autocast around the whole model for others; ours switches it per module."""
+def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
+    """The inference forward under autocast of ``dtype``, the one precision mechanism (ours
+    runs so inside its segmentor)."""
     from mmseg_beit.models.utils.precision import autocast
 
-    return autocast(DTYPES[dtype] if impl != "ours" else None, device)
-
-
-def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
-    """The inference forward, under :func:`_outer_autocast`."""
-    outer = _outer_autocast(impl, dtype, device)
-
     def run():
-        with outer:
+        with autocast(dtype, device):
             if impl == "hf":
                 return model(pixel_values=x).logits
             return model.decode_head(model.neck(model.backbone(x)))
@@ -104,12 +101,14 @@ def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
 
 
 def _train_step_fn(impl: str, model, x: torch.Tensor, dtype: str, num_classes: int):
-    """One training step, forward and losses under :func:`_outer_autocast` (for others, as
-    mmengine's AmpOptimWrapper does)."""
+    """One training step, forward and losses under autocast of ``dtype`` (as mmengine's
+    AmpOptimWrapper runs them)."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
-    outer = _outer_autocast(impl, dtype, x.device.type)
+    from mmseg_beit.models.utils.precision import autocast
+
+    outer = autocast(dtype, x.device.type)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.05)
     labels = torch.randint(0, num_classes, (x.shape[0], 1, *x.shape[2:]), device=x.device)
@@ -135,7 +134,8 @@ def worker(spec: dict) -> dict:
     """One measurement in this (fresh) process."""
     from mmengine.registry import init_default_scope
 
-    import mmseg_beit.apis
+    import mmseg_beit  # noqa: F401
+    from mmseg_beit.runtime.allocator import keep_freed_memory
 
     init_default_scope("mmseg_beit")
     device, dtype, impl = spec["device"], spec["dtype"], spec["impl"]
@@ -146,7 +146,9 @@ def worker(spec: dict) -> dict:
         model.load_state_dict(weights["hf"], strict=True)
         settings = {"attn_implementation": "sdpa"}
     else:
-        model, settings = build(impl, spec["config"], spec["shape"], dtype, device, spec["train"])
+        model, settings = build(
+            impl, spec["config"], spec["shape"], dtype, device, spec["with_cp"], spec["variant"]
+        )
         model.load_state_dict(weights["ours"], strict=True)
     model.to(device)
     del weights
@@ -156,7 +158,7 @@ def worker(spec: dict) -> dict:
     baseline_mb = _reset_peak_rss()  # the model is loaded: what follows is the measurement's
     # After the baseline: the heap would otherwise keep the freed loading buffers for reuse,
     # and the peak above the baseline would read too low.
-    if spec["keep_freed_memory"] and not mmseg_beit.apis.keep_freed_memory():
+    if spec["keep_freed_memory"] and not keep_freed_memory():
         raise SystemExit("benchmark: --keep-freed-memory needs glibc")
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -165,6 +167,7 @@ def worker(spec: dict) -> dict:
     x = torch.randn(batch, 3, *spec["shape"], device=device)
     result = {
         "impl": impl,
+        "variant": spec["variant"] if impl == "ours" else None,
         "mode": spec["mode"],
         "dtype": dtype,
         "batch": batch,
@@ -205,7 +208,7 @@ def _prepare_weights(args, path: Path) -> dict:
     init_default_scope("mmseg_beit")
     MMLogger.get_instance("benchmark", log_level="WARNING")  # no per-tensor init report
     torch.manual_seed(0)
-    ours, _ = build("ours", args.config, args.shape, "fp32", "cpu", False)
+    ours, _ = build("ours", args.config, args.shape, "fp32", "cpu")
     info = {
         "out_indices": list(ours.backbone.out_indices),
         "num_classes": ours.decode_head.num_classes,
@@ -238,10 +241,15 @@ def main() -> int:
     parser.add_argument("--shape", type=int, nargs=2, default=[512, 512], metavar=("H", "W"))
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32")
     parser.add_argument("--compare", nargs="*", default=[], choices=["mmseg", "hf"])
     parser.add_argument(
-        "--modes", nargs="+", choices=["infer", "train", "flops"], default=["infer", "flops"]
+        "--modes", nargs="+", choices=["infer", "train", "flops", "settings"],
+        default=["infer", "flops"],
+        help="settings: ours' inference with no speed option, each option alone, the preset",
+    )  # fmt: skip
+    parser.add_argument(
+        "--with-cp", action="store_true", help="train ours with activation checkpointing"
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
@@ -249,7 +257,7 @@ def main() -> int:
     parser.add_argument(
         "--keep-freed-memory",
         action="store_true",
-        help="every implementation with mmseg_beit.apis.keep_freed_memory() (glibc heap reuse)",
+        help="every implementation with mmseg_beit.runtime.allocator.keep_freed_memory()",
     )
     parser.add_argument(
         "--peak-tflops",
@@ -294,23 +302,29 @@ def main() -> int:
         impls = ["ours", *args.compare]
         runs = []
         dtypes = _dtypes(args.dtype)
+        if "settings" in args.modes:
+            runs += [("ours", "infer", dtype, v) for dtype in dtypes for v in VARIANTS]
         if "infer" in args.modes:
-            runs += [(impl, "infer", dtype) for impl in impls for dtype in dtypes]
+            runs += [(impl, "infer", dtype, "preset") for impl in impls for dtype in dtypes]
         if "train" in args.modes:
-            runs += [(impl, "train", dtype) for impl in impls if impl != "hf" for dtype in dtypes]
-        for impl, mode, dtype in runs:
+            trained = [i for i in impls if i != "hf"]
+            runs += [(impl, "train", dtype, "preset") for impl in trained for dtype in dtypes]
+        for impl, mode, dtype, variant in dict.fromkeys(runs):
             spec = dict(
-                impl=impl, mode=mode, dtype=dtype, config=args.config, shape=args.shape,
-                batch=args.batch, device=args.device,
+                impl=impl, mode=mode, dtype=dtype, variant=variant, config=args.config,
+                shape=args.shape, batch=args.batch, device=args.device,
                 repeats=args.repeats if mode == "infer" else 2,
-                warmup=args.warmup, train=mode == "train", weights=str(weights_path),
-                keep_freed_memory=args.keep_freed_memory,
+                warmup=args.warmup, with_cp=args.with_cp and mode == "train",
+                weights=str(weights_path), keep_freed_memory=args.keep_freed_memory,
                 out_indices=prepared["out_indices"], num_classes=prepared["num_classes"],
             )  # fmt: skip
             result = _run_worker(spec)
             report["results"].append(result)
             print(json.dumps(result), flush=True)
     report["ratios"] = _ratios(report["results"])
+    if "settings" in args.modes:
+        report["settings"] = _settings(report["results"])
+        print(json.dumps(report["settings"], indent=1))
     print(json.dumps(report["ratios"], indent=1))
     if "flops_per_image" in report:
         peak = args.peak_tflops or _known_peak_tflops(args.device)
@@ -341,7 +355,11 @@ def _run_worker(spec: dict) -> dict:
 
 def _ratios(results: list[dict]) -> dict:
     """How many times faster / leaner ours is than each other measurement."""
-    ours = {(r["mode"], r["dtype"]): r for r in results if r["impl"] == "ours"}
+    ours = {
+        (r["mode"], r["dtype"]): r
+        for r in results
+        if r["impl"] == "ours" and r["variant"] == "preset"
+    }
     ratios = {}
     for r in results:
         if r["impl"] == "ours":
@@ -356,6 +374,15 @@ def _ratios(results: list[dict]) -> dict:
                 "memory_ratio": mine["peak_memory_mb"] / memory if memory > 0 else None,
             }
     return ratios
+
+
+def _settings(results: list[dict]) -> dict:
+    """Median inference seconds of ours per dtype and speed variant (``--modes settings``)."""
+    table: dict = {}
+    for r in results:
+        if r["impl"] == "ours" and r["mode"] == "infer":
+            table.setdefault(r["dtype"], {})[r["variant"]] = r["median_s"]
+    return table
 
 
 # Dense (no sparsity) bf16/fp16 tensor-core peaks, TFLOP/s, from the vendor's data sheets.
@@ -374,7 +401,7 @@ def _utilisation(report: dict, peak_tflops: float | None) -> dict:
     flops = report["flops_per_image"]["backbone"]
     out = {}
     for r in report["results"]:
-        if r["impl"] != "ours" or "backbone_median_s" not in r:
+        if r["impl"] != "ours" or r["variant"] != "preset" or "backbone_median_s" not in r:
             continue
         tflops = flops * r["batch"] / r["backbone_median_s"] / 1e12
         entry = {"backbone_tflops_per_s": tflops}

@@ -1,65 +1,69 @@
 """Building the benchmarked models (ours, mmseg's, transformers') and per-model counts.
 
-Used by ``benchmark.py`` beside it.
+Used by ``benchmark.py`` beside it. Ours is built as users get it: with the speed preset of the
+device and precision (``mmseg_beit/models/speed.py``), or with one preset option on its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
-DTYPES = {"fp32": None, "bf16": "bf16", "fp16": "fp16"}
+DTYPES = ("fp32", "bf16", "fp16")
+# --modes settings: ours with nothing, each preset option alone, and the whole preset.
+VARIANTS = ("off", "winograd", "cache_grids", "preset")
 
 
 def _model_cfg(config: str, shape: tuple[int, int]):
     from mmengine.config import Config
 
-    from mmseg_beit.runtime.launch import replace_sync_bn
-
     cfg = Config.fromfile(config)
-    model = replace_sync_bn(cfg.model)
+    model = cfg.model.module if "module" in cfg.model else cfg.model
     model.backbone.init_cfg = None
     model.backbone.img_size = tuple(shape)  # mmseg's BEiT only runs at its configured size
     model.pop("pretrained", None)
     return cfg, model
 
 
-def our_settings(dtype: str, device: str, train: bool) -> dict:
-    """The speed / memory switches this package's model runs with, per dtype and device."""
-    settings = {}
-    if dtype != "fp32":
-        parts = ("backbone", "neck", "decode_head") + (("auxiliary_head",) if train else ())
-        settings |= {f"{part}.autocast": dtype for part in parts}
-    if train:
-        settings |= {
-            f"{part}.with_cp": True for part in ("backbone", "decode_head", "auxiliary_head")
-        }
-    elif dtype != "fp32":
-        settings |= {"neck.channels_last": True, "decode_head.channels_last": True}
-    elif device == "cpu":
-        settings["decode_head.conv_cfg"] = dict(type="WinogradConv2d")
-    if device == "cuda" and not train:
-        settings["test_cfg.crop_batch"] = 4
-    return settings
+def our_settings(device: str, dtype: str, variant: str = "preset") -> dict:
+    """The speed options ours runs with: the preset of ``device`` and ``dtype``, or one option."""
+    from mmseg_beit.models.speed import SpeedPreset, speed_preset
+
+    preset = speed_preset(device, dtype)
+    if variant == "off":
+        preset = SpeedPreset()
+    elif variant != "preset":
+        preset = SpeedPreset(**{variant: getattr(speed_preset("cpu", "fp32"), variant)})
+    return dataclasses.asdict(preset)
 
 
-def build(impl: str, config: str, shape, dtype: str, device: str, train: bool):
+def build(impl: str, config: str, shape, dtype: str, device: str, with_cp: bool = False,
+          variant: str = "preset"):  # fmt: skip
     """(model, settings) for impl 'ours' or 'mmseg'; weights are loaded by the caller."""
     from mmengine.config import ConfigDict
 
+    from mmseg_beit.models.speed import SpeedPreset
     from mmseg_beit.registry import MODELS
 
     _, model_cfg = _model_cfg(config, shape)
-    settings = our_settings(dtype, device, train) if impl == "ours" else {}
+    settings = {}
     if impl == "mmseg":
         model_cfg.type = "mmseg.EncoderDecoder"
+        model_cfg.pop("speed", None)
         for part in ("backbone", "neck", "decode_head", "auxiliary_head"):
-            model_cfg[part].type = f"mmseg.{model_cfg[part].type}"
-    for key, value in settings.items():
-        node = model_cfg
-        *path, leaf = key.split(".")
-        for name in path:
-            node = node.setdefault(name, {})
-        node[leaf] = value
+            model_cfg[part].type = "mmseg." + model_cfg[part].type.split(".")[-1]
+        for key in ("qkv_bias", "rel_pos_bias", "abs_pos_embed", "cache_grids"):
+            model_cfg.backbone.pop(key, None)
+    else:
+        settings = our_settings(device, dtype, variant)
+        model_cfg.speed = "off"
+        model_cfg.test_cfg.precision = dtype
+        SpeedPreset(**settings).apply(model_cfg.backbone, model_cfg.decode_head, model_cfg.test_cfg)
+        if with_cp:
+            settings["with_cp"] = True
+            for part in ("backbone", "decode_head", "auxiliary_head"):
+                model_cfg[part].with_cp = True
     return MODELS.build(ConfigDict(model_cfg)), settings
 
 
@@ -96,13 +100,13 @@ def count_flops(config: str, shape, weights: dict) -> dict:
     """FLOPs of one image's inference forward (backbone + neck + decode head), counted by torch.
 
     ``model``: with direct convolutions (the usual figure); ``executed``: what ours runs with its
-    fp32 CPU switches (Winograd does fewer multiplications); ``backbone``: the encoder alone.
+    CPU fp32 preset (Winograd does fewer multiplications); ``backbone``: the encoder alone.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
     flops = {}
     for name, impl in (("model", "mmseg"), ("executed", "ours")):
-        model, _ = build(impl, config, shape, "fp32", "cpu", False)
+        model, _ = build(impl, config, shape, "fp32", "cpu")
         model.load_state_dict(weights["ours"])
         model.eval()
         x = torch.randn(1, 3, *shape)
@@ -116,18 +120,15 @@ def count_flops(config: str, shape, weights: dict) -> dict:
 
 
 def agreement(config: str, checkpoint: str, folder: str, dtype: str) -> dict:
-    """Share of pixels whose class under ``dtype`` (our switches) equals the fp32 class."""
+    """Share of pixels whose class in ``dtype`` inference equals the fp32 class."""
     from mmseg_beit.apis import load_segmentor, segment
-    from mmseg_beit.apis.files import collect_images
+    from mmseg_beit.utils.images import collect_images
 
     paths, _ = collect_images([folder])
     if not paths:
         raise SystemExit(f"benchmark: no images in {folder}")
     reference = load_segmentor(config, checkpoint)
-    options = {k: v for k, v in our_settings(dtype, "cpu", False).items() if "test_cfg" not in k}
-    fast = load_segmentor(
-        config, checkpoint, cfg_options={f"model.{k}": v for k, v in options.items()}
-    )
+    fast = load_segmentor(config, checkpoint, precision=dtype)
     same = total = 0
     for path in paths:
         a, b = segment(reference, path)[0].labels, segment(fast, path)[0].labels

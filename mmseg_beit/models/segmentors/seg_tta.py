@@ -57,20 +57,43 @@ class SegTTAModel(MMSegTTAModel):
         if not self._announced:
             print_log(f"multi-scale + flip: {len(inputs)} views per image", "current")
             self._announced = True
-        return super().test_step(data)
+        # View by view, summing probabilities: one view's full-size scores in memory at a time
+        # (150 classes of a 640 x 853 image are 330 MB), not all twelve as mmseg keeps them.
+        probs, kept = None, None
+        for view in range(len(inputs)):
+            samples = self.module.test_step({key: value[view] for key, value in data.items()})
+            scores = [s.seg_logits.data.float().softmax(dim=0) for s in samples]
+            probs = scores if probs is None else [p.add_(q) for p, q in zip(probs, scores)]
+            if kept is None or (
+                kept[0].metainfo.get("flip") and not samples[0].metainfo.get("flip")
+            ):
+                kept = [self._merged(s, None) for s in samples]  # metainfo and truth only
+        for sample, p in zip(kept, probs):
+            self._set_probs(sample, p / len(inputs))
+        return kept
+
+    @staticmethod
+    def _merged(view: SegDataSample, probs: torch.Tensor | None) -> SegDataSample:
+        """A sample with the view's metainfo and truth, and the given mean probabilities."""
+        sample = SegDataSample(metainfo=view.metainfo)
+        if "gt_sem_seg" in view:
+            sample.gt_sem_seg = view.gt_sem_seg
+        if probs is not None:
+            SegTTAModel._set_probs(sample, probs)
+        return sample
+
+    @staticmethod
+    def _set_probs(sample: SegDataSample, probs: torch.Tensor) -> None:
+        sample.seg_logits = PixelData(data=probs.log())
+        sample.pred_sem_seg = PixelData(data=probs.argmax(dim=0, keepdim=True))
 
     def merge_preds(self, data_samples_list: list[list[SegDataSample]]) -> list[SegDataSample]:
-        """Mean softmax over each image's views; labels, log-probabilities, unflipped truth."""
+        """Mean softmax over each image's views (what :meth:`test_step` computes view by view)."""
         merged = []
         for views in data_samples_list:
             probs = torch.stack([v.seg_logits.data.float().softmax(dim=0) for v in views]).mean(0)
-            sample = SegDataSample(metainfo=views[0].metainfo)
-            sample.seg_logits = PixelData(data=probs.log())
-            sample.pred_sem_seg = PixelData(data=probs.argmax(dim=0, keepdim=True))
             truth = next((v for v in views if not v.metainfo.get("flip")), views[0])
-            if "gt_sem_seg" in truth:
-                sample.gt_sem_seg = truth.gt_sem_seg
-            merged.append(sample)
+            merged.append(self._merged(truth, probs))
         return merged
 
 
