@@ -8,6 +8,9 @@ Two behaviours, both idempotent and both no-ops where they are not needed:
   mmseg calls on the paths this package uses) is implemented in PyTorch; every other name is a
   placeholder that raises :class:`MissingMMCVOpError`, naming the op, when it is called. With a
   real compiled mmcv nothing is replaced.
+* mmengine resolves ``mmseg::`` base configs through ``pkg_resources``, gone from setuptools
+  >= 81: where it is missing, the two functions involved are replaced by ``importlib.metadata``
+  equivalents.
 * torch >= 2.6 loads checkpoints with ``weights_only=True`` and mmengine 0.10 calls ``torch.load``
   without the argument, so its own runner checkpoints (message hub, history buffers, numpy
   scalars) fail to load. We allow-list exactly the types such files hold; everything else still
@@ -17,6 +20,7 @@ Two behaviours, both idempotent and both no-ops where they are not needed:
 from __future__ import annotations
 
 import importlib.util
+import os
 import pickle
 import sys
 import types
@@ -28,8 +32,12 @@ import torch.nn.functional as F
 __all__ = [
     "MissingMMCVOpError",
     "apply",
+    "fallback_ops_module",
+    "get_installed_path",
     "has_compiled_mmcv_ops",
     "install_mmcv_ops_fallback",
+    "is_installed",
+    "patch_mmengine_package_utils",
     "point_sample",
     "register_checkpoint_safe_globals",
 ]
@@ -81,19 +89,8 @@ def has_compiled_mmcv_ops() -> bool:
         return False
 
 
-def install_mmcv_ops_fallback() -> bool:
-    """Registers the pure-PyTorch ``mmcv.ops`` stand-in when compiled ops are missing.
-
-    Returns:
-        True when the stand-in is (now) in place, False when the real ``mmcv.ops`` is used.
-    """
-    current = sys.modules.get("mmcv.ops")
-    if current is not None:
-        return getattr(current, _FALLBACK_MARK, False)
-    if has_compiled_mmcv_ops():
-        return False
-    import mmcv
-
+def fallback_ops_module() -> types.ModuleType:
+    """The pure-PyTorch ``mmcv.ops`` stand-in (not registered anywhere)."""
     module = types.ModuleType("mmcv.ops", "mmseg_beit stand-in for mmcv.ops (no compiled ops).")
     module.point_sample = point_sample
     setattr(module, _FALLBACK_MARK, True)
@@ -106,10 +103,30 @@ def install_mmcv_ops_fallback() -> bool:
         return placeholder
 
     module.__getattr__ = __getattr__
-    sys.modules["mmcv.ops"] = module
-    mmcv.ops = module
     # mmcv.cnn warns on import that this op is unavailable; expected here, so not repeated.
     warnings.filterwarnings("ignore", message=r"Fail to import ``MultiScaleDeformableAttention``")
+    return module
+
+
+def install_mmcv_ops_fallback() -> bool:
+    """Registers the pure-PyTorch ``mmcv.ops`` stand-in when compiled ops are missing.
+
+    (Installed packages also do this at interpreter start, through ``mmseg_beit_startup.pth``,
+    so that ``import mmseg.apis`` works before ``import mmseg_beit``.)
+
+    Returns:
+        True when the stand-in is (now) in place, False when the real ``mmcv.ops`` is used.
+    """
+    current = sys.modules.get("mmcv.ops")
+    if current is not None:
+        return getattr(current, _FALLBACK_MARK, False)
+    if has_compiled_mmcv_ops():
+        return False
+    import mmcv
+
+    module = fallback_ops_module()
+    sys.modules["mmcv.ops"] = module
+    mmcv.ops = module
     return True
 
 
@@ -162,7 +179,66 @@ def register_checkpoint_safe_globals() -> None:
         add(_checkpoint_safe_globals())
 
 
+def _distribution(package: str):
+    from importlib import metadata
+
+    try:
+        return metadata.distribution(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _spec_dir(package: str) -> str | None:
+    spec = importlib.util.find_spec(package)
+    return None if spec is None or spec.origin is None else os.path.dirname(spec.origin)
+
+
+def is_installed(package: str) -> bool:
+    """mmengine's ``is_installed`` without ``pkg_resources``."""
+    return _distribution(package) is not None or _spec_dir(package) is not None
+
+
+def get_installed_path(package: str) -> str:
+    """mmengine's ``get_installed_path`` without ``pkg_resources`` (``mmsegmentation`` ->
+    ``.../site-packages/mmseg``)."""
+    dist = _distribution(package)
+    if dist is None:
+        found = _spec_dir(package)
+        if found is None:
+            raise ModuleNotFoundError(f"{package} is not installed")
+        return found
+    location = str(dist.locate_file(""))
+    if os.path.exists(os.path.join(location, package)):
+        return os.path.join(location, package)
+    top = (dist.read_text("top_level.txt") or "").split()
+    module = top[0] if top else package.replace("-", "_")
+    return _spec_dir(module) or os.path.join(location, module)
+
+
+def patch_mmengine_package_utils(module: types.ModuleType | None = None) -> bool:
+    """Makes mmengine's ``mmseg::`` config inheritance work where ``pkg_resources`` is gone.
+
+    mmengine 0.10 resolves ``_base_ = ['mmseg::...']`` through ``pkg_resources``, which
+    setuptools >= 81 no longer ships. Patched only then; a no-op otherwise.
+
+    Returns:
+        Whether it patched.
+    """
+    if importlib.util.find_spec("pkg_resources") is not None:
+        return False
+    modules = [module] if module is not None else []
+    for name in ("mmengine.utils.package_utils", "mmengine.utils", "mmengine.config.config"):
+        if name in sys.modules:
+            modules.append(sys.modules[name])
+    for target in modules:
+        for function in (is_installed, get_installed_path):
+            if hasattr(target, function.__name__):
+                setattr(target, function.__name__, function)
+    return True
+
+
 def apply() -> None:
     """Applies every compatibility behaviour; must run before mmseg is imported."""
     install_mmcv_ops_fallback()
     register_checkpoint_safe_globals()
+    patch_mmengine_package_utils()

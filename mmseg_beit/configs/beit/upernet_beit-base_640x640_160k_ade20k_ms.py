@@ -6,4 +6,5 @@ _base_ = ["./upernet_beit-base_8x2_640x640_160k_ade20k.py"]
 # tools and MMSegInferencer, tools/test.py, tools/infer.py, the Python API) tests it on all 12
 # views. Training trains the segmentor as the base config does.
 model = dict(_delete_=True, type="mmseg_beit.SegTTAModel", module={{_base_.model}})
-test_dataloader = dict(dataset=dict(pipeline={{_base_.tta_pipeline}}))
+test_pipeline = {{_base_.tta_pipeline}}  # also what mmseg.apis.inference_model reads
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -25,21 +25,36 @@ class SegTTAModel(MMSegTTAModel):
     * single-view batches (validation while training) go straight to the segmentor, and
       training trains it, so an ``_ms`` config trains like its single-scale base;
     * its weights are the segmentor's: state dicts are saved and loaded without the
-      ``module.`` prefix (prefixed ones load too).
+      ``module.`` prefix (prefixed ones load too), and the segmentor's parts are reachable
+      from it (``model.decode_head``, as mmseg's ``init_model`` reads).
 
     Args:
         module: The segmentor (config or module); a TTA model given here is unwrapped.
         **kwargs: :class:`mmengine.model.BaseTTAModel` arguments.
     """
 
-    def __init__(self, module: dict | torch.nn.Module, **kwargs) -> None:
+    def __init__(
+        self, module: dict | torch.nn.Module, pretrained: str | None = None, **kwargs
+    ) -> None:
         while isinstance(module, dict) and "TTAModel" in str(module.get("type", "")):
             module = module["module"]
+        if isinstance(module, dict):  # what mmseg.apis.init_model sets on a config's model
+            module = dict(module, pretrained=pretrained) if pretrained else module
+            if "train_cfg" in kwargs:
+                module = dict(module, train_cfg=kwargs.pop("train_cfg"))
         super().__init__(module=module, **kwargs)
         self.data_preprocessor = self.module.data_preprocessor  # for DDP's training step
         self.register_state_dict_post_hook(_drop_prefix)
         self.register_load_state_dict_pre_hook(_add_prefix)
         self._announced = False
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name.startswith("_") or name == "module":
+                raise
+            return getattr(self.module, name)  # the segmentor's parts: backbone, decode_head...
 
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
@@ -54,6 +69,8 @@ class SegTTAModel(MMSegTTAModel):
         inputs = data["inputs"] if isinstance(data, dict) else data[0]
         if isinstance(inputs[0], torch.Tensor):  # one view per image
             return self.module.test_step(data)
+        data = _views_first(data)
+        inputs = data["inputs"]
         if not self._announced:
             print_log(f"multi-scale + flip: {len(inputs)} views per image", "current")
             self._announced = True
@@ -95,6 +112,18 @@ class SegTTAModel(MMSegTTAModel):
             truth = next((v for v in views if not v.metainfo.get("flip")), views[0])
             merged.append(self._merged(truth, probs))
         return merged
+
+
+def _views_first(data: dict) -> dict:
+    """Batches as ``[view][image]`` (mmengine's collate); ``mmseg.apis.inference_model``
+    packs them ``[image][view]``, told apart by one list holding one image's views."""
+    first = [s.metainfo for s in data["data_samples"][0]]
+    flips = {m.get("flip") for m in first}
+    sizes = {tuple(m.get("img_shape", ())) for m in first}
+    one_image = len({(m.get("img_path"), tuple(m.get("ori_shape", ()))) for m in first}) == 1
+    if len(flips) > 1 or (one_image and len(sizes) > 1):
+        return {key: [list(v) for v in zip(*value)] for key, value in data.items()}
+    return data
 
 
 def _drop_prefix(module, state_dict, prefix, local_metadata) -> None:
