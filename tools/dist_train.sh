@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tools/dist_train.sh CONFIG GPUS [train.py args]
-# Several machines: set NNODES, NODE_RANK, MASTER_ADDR and PORT the same way on each.
-# Without GPUs, GPUS CPU processes train with the gloo backend.
+# tools/dist_train.sh CONFIG GPUS [mmseg-beit train args]: GPUS processes (CPU processes with
+# gloo where there is no GPU). Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT, set the
+# same way on each.
 set -euo pipefail
 source "$(dirname "$0")/launch_lib.sh"
-torchrun_tool "$2" train.py "$1" --launcher pytorch "${@:3}"
+need_args $# 2 "tools/dist_train.sh CONFIG GPUS [--work-dir DIR] [--resume [CKPT]] [--cfg-options K=V ...]
+  (env: NNODES, NODE_RANK, MASTER_ADDR, PORT for several machines)" "${1:-}"
+torchrun_tool "$2" train "$1" --launcher pytorch "${@:3}"

@@ -22,8 +22,15 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"
 
 
+def _titled(panel: np.ndarray, title: str) -> np.ndarray:
+    """The panel under a white strip holding its title."""
+    strip = np.full((26, panel.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, title, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    return np.concatenate([strip, panel], axis=0)
+
+
 def _picture(model, image_path: Path, label_path: Path, out: Path) -> None:
-    """Image | ground truth | prediction, each with a legend, written atomically."""
+    """Image | ground truth | prediction (with a legend), titled, written atomically."""
     meta = model.dataset_meta
     classes, palette = meta["classes"], meta["palette"]
     image_rgb = read_image(image_path)[..., ::-1]
@@ -31,9 +38,9 @@ def _picture(model, image_path: Path, label_path: Path, out: Path) -> None:
     truth[truth < 0] = 255  # ADE20K: 0 is "other", ignored
     predicted = segment(model, image_path)[0].labels
     panels = [
-        image_rgb,
-        render_overlay(image_rgb, truth, classes, palette, opacity=0.6, legend=False),
-        render_overlay(image_rgb, predicted, classes, palette, opacity=0.6),
+        _titled(image_rgb, "image"),
+        _titled(render_overlay(image_rgb, truth, classes, palette, 0.6, legend=False), "truth"),
+        _titled(render_overlay(image_rgb, predicted, classes, palette, 0.6), "prediction"),
     ]
     write_image(out, np.concatenate(panels, axis=1)[..., ::-1])
 

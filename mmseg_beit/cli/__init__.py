@@ -14,6 +14,7 @@ COMMANDS = {
     "convert": ("convert", "convert official / mmpretrain / Hugging Face weights"),
     "configs": ("configs", "list the shipped configs with their published mIoU"),
     "check-data": ("check_data", "check a config's dataset before training or testing"),
+    "prepare-data": ("prepare_data", "turn a folder of images and masks into a ready config"),
 }
 
 

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import mmseg_beit  # noqa: F401  (stack fixes, registries)
     from mmseg_beit.apis import enable_tta, load_weights
     from mmseg_beit.checkpoint import CheckpointError
+    from mmseg_beit.evaluation import LabelRangeError
     from mmseg_beit.runtime.data_check import DataCheckError, check_run_data
     from mmseg_beit.runtime.launch import finish_launch, prepare_launch, run_config
 
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         load_weights(runner.model, checkpoint)
     except (FileNotFoundError, ValueError, CheckpointError, DataCheckError) as error:
         return fail("test", error)
-    runner.test()
+    try:
+        runner.test()
+    except LabelRangeError as error:
+        return fail("test", error)
     finish_launch()
     return 0

@@ -1,5 +1,5 @@
 """Evaluation metrics registered in scope ``mmseg_beit``."""
 
-from mmseg_beit.evaluation.iou_metric import IoUMetric
+from mmseg_beit.evaluation.iou_metric import IoUMetric, LabelRangeError
 
-__all__ = ["IoUMetric"]
+__all__ = ["IoUMetric", "LabelRangeError"]

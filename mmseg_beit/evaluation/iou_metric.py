@@ -11,6 +11,10 @@ from mmseg.evaluation.metrics import IoUMetric as MMSegIoUMetric
 from mmseg_beit.registry import METRICS
 
 
+class LabelRangeError(ValueError):
+    """A ground-truth label value is neither a class nor the ignore index."""
+
+
 @METRICS.register_module()
 class IoUMetric(MMSegIoUMetric):
     """MMSegmentation's IoUMetric (same arguments and numbers), with two guards.
@@ -33,12 +37,13 @@ class IoUMetric(MMSegIoUMetric):
 
 
 def check_labels(labels: torch.Tensor, num_classes: int, ignore_index: int, sample: dict) -> None:
-    """Raises ValueError naming the sample's label file if a value is out of range."""
+    """Raises :class:`LabelRangeError` naming the sample's label file if a value is out of
+    range."""
     bad = (labels != ignore_index) & ((labels < 0) | (labels >= num_classes))
     if bad.any():
         values = sorted({int(v) for v in labels[bad].unique()[:8]})
         where = sample.get("seg_map_path") or sample.get("img_path") or "a test sample"
-        raise ValueError(
+        raise LabelRangeError(
             f"{where}: label values {values} are outside the {num_classes} classes "
             f"(0..{num_classes - 1}, {ignore_index} = ignore; after reduce_zero_label "
             f"{bool(sample.get('reduce_zero_label'))}); fix the labels or the class count "

@@ -95,11 +95,11 @@ def test_two_process_dist_test_runs_the_multi_scale_model(tiny_ms, tmp_path):
 def test_infer_tool_runs_the_ms_config_with_and_without_tta(tiny_ms, tmp_path, tta):
     config, checkpoint, sizes = tiny_ms
     images = Path(Config.fromfile(str(config)).test_dataloader.dataset.data_root) / "images"
-    command = ["python", str(REPO / "tools/infer.py"), str(images / "validation")]
+    image = images / "validation" / "img_0.jpg"  # one image: each takes 12 views
+    command = ["python", str(REPO / "tools/infer.py"), str(image)]
     command += ["--config", str(config), "--checkpoint", str(checkpoint), "--out-dir", "out"]
     out = run(command + (["--tta"] if tta else []), tmp_path)
     assert out.returncode == 0, out.stderr[-4000:]
     assert "multi-scale + flip: 12 views per image" in out.stdout + out.stderr
-    for i, (h, w) in enumerate(sizes):
-        labels = cv2.imread(str(tmp_path / "out" / f"img_{i}.png"), cv2.IMREAD_UNCHANGED)
-        assert labels.shape == (h, w)
+    labels = cv2.imread(str(tmp_path / "out" / "img_0.png"), cv2.IMREAD_UNCHANGED)
+    assert labels.shape == sizes[0]

@@ -67,4 +67,4 @@ class EncoderDecoder(MMSegEncoderDecoder):
             for (y1, y2, x1, x2), crop_logit in zip(chunk, crop_logits):
                 logits[:, :, y1:y2, x1:x2] += crop_logit
                 counts[:, :, y1:y2, x1:x2] += 1
-        return logits / counts
+        return logits.div_(counts)
