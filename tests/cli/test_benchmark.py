@@ -30,8 +30,13 @@ def _benchmark(tmp_path, *args: str) -> dict:
 def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
     report = _benchmark(
         tmp_path, "--compare", "mmseg", "--dtype", "bf16", "--modes", "infer", "flops",
-        "--peak-tflops", "2.0",
+        "settings", "--peak-tflops", "2.0",
     )  # fmt: skip
+    assert set(report["settings"]["fp32"]) == {"off", "winograd", "cache_grids", "preset"}
+    by_variant = {r["variant"]: r["settings"] for r in report["results"] if r["impl"] == "ours"}
+    assert by_variant["off"] == dataclasses.asdict(SpeedPreset())
+    assert by_variant["winograd"] == dataclasses.asdict(SpeedPreset(winograd=True))
+    report["results"] = [r for r in report["results"] if r["variant"] in ("preset", None)]
     assert report["versions"]["torch"].startswith("2.") and report["machine"]["threads"] >= 1
     assert [(r["impl"], r["mode"], r["dtype"]) for r in report["results"]] == [
         ("ours", "infer", "fp32"),
@@ -63,31 +68,3 @@ def test_benchmark_training_steps_in_both_precisions(tmp_path):
     ]
     assert all(r["settings"]["with_cp"] for r in report["results"])
     assert all(r["median_s"] > 0 and r["peak_memory_mb"] >= 0 for r in report["results"])
-
-
-def test_benchmark_settings_mode_times_each_preset_option(tmp_path):
-    report = _benchmark(tmp_path, "--modes", "settings")
-    assert set(report["settings"]["fp32"]) == {"off", "winograd", "cache_grids", "preset"}
-    by_variant = {r["variant"]: r["settings"] for r in report["results"]}
-    assert by_variant["off"] == dataclasses.asdict(SpeedPreset())
-    assert by_variant["winograd"] == dataclasses.asdict(SpeedPreset(winograd=True))
-
-
-def test_attention_kernel_report_names_the_dispatched_kernels(tmp_path):
-    out = tmp_path / "kernels.json"
-    command = [
-        sys.executable,
-        str(REPO / "tools/analysis_tools/attention_kernels.py"),
-        *("--device", "cpu", "--dtype", "bf16", "--grid", "6", "8", "--dims", "64"),
-        *("--heads", "4", "--repeats", "2", "--json", str(out)),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
-    assert report["shape"] == {"batch": 1, "heads": 4, "tokens": 49}
-    runs = {run["backend"]: run for run in report["runs"]}
-    # The 4-D bias mask keeps PyTorch's fused CPU kernel (a 3-D one falls back to math).
-    assert runs["default"]["sdpa_ops"] == ["aten::_scaled_dot_product_flash_attention_for_cpu"]
-    assert runs["math"]["sdpa_ops"] == ["aten::_scaled_dot_product_attention_math"]
-    assert not runs["default"]["mask_padded_by_sdpa"] and runs["default"]["median_ms"] > 0
-    assert not runs["efficient"]["ran"] and runs["efficient"]["error"]  # CUDA only

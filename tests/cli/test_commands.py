@@ -1,14 +1,19 @@
-"""Every command and script: usage on --help and on missing arguments, clean errors, listings."""
+"""Every command and script: usage on --help and on missing arguments, clean errors, listings.
+
+Commands run in this process (the same ``main`` the console script calls) where only their
+argument handling is tested; the console script itself runs in test_install.
+"""
 
 from __future__ import annotations
 
+import runpy
 import sys
 
 import pytest
 from conftest import REPO
 from userland import cli, run, script
 
-from mmseg_beit.cli import COMMANDS
+from mmseg_beit.cli import COMMANDS, main
 from mmseg_beit.utils.configs import shipped_configs
 
 PYTHON_TOOLS = [
@@ -30,26 +35,37 @@ SCRIPTS = {  # script: required arguments
 }
 
 
-def test_main_help_lists_every_subcommand(tmp_path):
-    out = run(cli("--help"), tmp_path)
-    assert out.returncode == 0
-    for name in COMMANDS:
-        assert name in out.stdout
+def _exit_code(function, *args) -> int:
+    try:
+        return function(*args)
+    except SystemExit as stop:
+        return stop.code
+
+
+def test_main_help_lists_every_subcommand(capsys):
+    assert _exit_code(main, ["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_subcommand_help_and_missing_arguments(tmp_path, command):
-    helped = run(cli(command, "--help"), tmp_path)
-    assert helped.returncode == 0 and f"usage: mmseg-beit {command}" in helped.stdout
-    if command != "configs":  # the one that needs no argument
-        missing = run(cli(command), tmp_path)
-        assert missing.returncode == 2 and "the following arguments are required" in missing.stderr
+def test_subcommand_help_shows_its_usage(capsys, command):
+    assert _exit_code(main, [command, "--help"]) == 0
+    assert f"usage: mmseg-beit {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "configs"])
+def test_subcommand_without_its_arguments_prints_usage(capsys, command):
+    assert _exit_code(main, [command]) == 2
+    assert "the following arguments are required" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("tool", PYTHON_TOOLS)
-def test_python_tool_help(tmp_path, tool):
-    out = run([sys.executable, str(REPO / tool), "--help"], tmp_path)
-    assert out.returncode == 0 and "usage:" in out.stdout
+def test_python_tool_help(monkeypatch, capsys, tool):
+    monkeypatch.setattr(sys, "argv", [tool, "--help"])
+    monkeypatch.syspath_prepend(str((REPO / tool).parent))  # the analysis tools' helper module
+    assert _exit_code(runpy.run_path, str(REPO / tool), None, "__main__") == 0
+    assert "usage:" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name, required", SCRIPTS.items())
@@ -66,39 +82,43 @@ def test_run_tests_help_installs_nothing_and_runs_nothing(tmp_path):
     assert out.returncode == 0 and out.stdout.startswith("usage: bash tools/run_tests.sh")
 
 
-def test_configs_lists_every_shipped_config_with_published_miou(tmp_path):
-    out = run(cli("configs"), tmp_path)
-    assert out.returncode == 0
-    for path in shipped_configs():
-        assert path.stem in out.stdout
-    assert "56.7 (unilm), 56.33 (mmseg)" in out.stdout
+def test_configs_lists_every_shipped_config_with_published_miou(capsys):
+    assert main(["configs"]) == 0
+    out = capsys.readouterr().out
+    assert all(path.stem in out for path in shipped_configs())
+    assert "56.7 (unilm), 56.33 (mmseg)" in out
 
 
-def test_infer_without_any_input_image_fails_before_loading_a_model(tmp_path):
-    out = run(cli("infer", "nothing/*.jpg", "--checkpoint", "missing.pth"), tmp_path)
-    assert out.returncode == 2
-    assert "no input images: nothing/*.jpg: no such file" in out.stderr
+def test_infer_without_any_input_image_fails_before_loading_a_model(capsys):
+    assert main(["infer", "nothing/*.jpg", "--checkpoint", "missing.pth"]) == 2
+    assert "no input images: nothing/*.jpg: no such file" in capsys.readouterr().err
 
 
-def test_infer_on_a_gpu_the_machine_lacks_is_a_clean_error(tmp_path):
+def test_infer_on_a_gpu_the_machine_lacks_is_a_clean_error(tmp_path, capsys):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     (tmp_path / "a.png").write_bytes(b"")
-    out = run(cli("infer", "a.png", "--checkpoint", "x.pth", "--device", "cuda"), tmp_path)
-    assert out.returncode == 2 and "has no CUDA GPU; use --device cpu" in out.stderr
-    assert "Traceback" not in out.stderr
-
-
-def test_test_out_takes_a_folder_not_a_results_file(tmp_path):
-    out = run(cli("test", "upernet_beit-tiny_toy", "x.pth", "--out", "result.pkl"), tmp_path)
     assert (
-        out.returncode == 2 and "--out takes a folder for PNG files, not 'result.pkl'" in out.stderr
+        main(["infer", str(tmp_path / "a.png"), "--checkpoint", "x.pth", "--device", "cuda"]) == 2
     )
+    assert "has no CUDA GPU; use --device cpu" in capsys.readouterr().err
+
+
+def test_test_out_takes_a_folder_not_a_results_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", "upernet_beit-tiny_toy", "x.pth", "--out", "result.pkl"]) == 2
+    assert "--out takes a folder for PNG files, not 'result.pkl'" in capsys.readouterr().err
     assert not (tmp_path / "result.pkl").exists()
 
 
-def test_unknown_config_name_suggests_the_closest(tmp_path):
-    out = run(cli("train", "upernet_beit-tiny-toy"), tmp_path)
-    assert out.returncode == 2 and "closest shipped configs: upernet_beit-tiny_toy" in out.stderr
+def test_unknown_config_name_suggests_the_closest(capsys):
+    assert main(["train", "upernet_beit-tiny-toy"]) == 2
+    assert "closest shipped configs: upernet_beit-tiny_toy" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs_a_subcommand(tmp_path):
+    out = run(cli("configs", "--paths"), tmp_path)
+    assert out.returncode == 0
+    assert out.stdout.split() == [str(p) for p in shipped_configs()]

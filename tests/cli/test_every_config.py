@@ -2,7 +2,7 @@
 
 Shrunk in width and depth only; data pipeline, preprocessor, optimiser wrapper, accumulation,
 schedule and hooks are the config's. Batch-1 recipes (8 GPUs x 1 image) train as 2 processes of
-1 image each through tools/dist_train.sh.
+1 image each through tools/dist_train.sh; *_ms configs test through tools/dist_test.sh (DDP).
 """
 
 from __future__ import annotations
@@ -46,10 +46,17 @@ def test_config_trains_two_iterations_then_tests(config, tmp_path):
     checkpoint = tmp_path / "work" / "iter_2.pth"
     assert checkpoint.is_file()
 
-    tested = run(cli("test", str(config), str(checkpoint), "--cfg-options", *shrink), tmp_path)
+    test_args = [str(config), str(checkpoint), "--cfg-options", *shrink]
+    if config.stem.endswith("_ms"):  # multi-scale through DDP, 2 processes
+        tested = run(
+            script("dist_test.sh", test_args[0], test_args[1], "2", *test_args[2:]), tmp_path
+        )
+    else:
+        tested = run(cli("test", *test_args), tmp_path)
     assert tested.returncode == 0, tested.stderr[-4000:]
     output = tested.stdout + tested.stderr
     if config.stem.endswith("_ms"):
         assert "multi-scale + flip: 12 views per image" in output
+        assert "Distributed launcher: pytorch" in output
     else:
         assert logged == pytest.approx(_miou(output, "test"), abs=0.011)

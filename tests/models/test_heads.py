@@ -121,3 +121,14 @@ def test_feature2pyramid_keeps_one_cell_for_a_single_token_map():
         out = neck([x, x, x, x])
     assert [tuple(o.shape[-2:]) for o in out] == [(4, 4), (2, 2), (1, 1), (1, 1)]
     torch.testing.assert_close(out[3], x)  # max over the one cell there is
+
+
+@pytest.mark.parametrize("size, cells", [((13, 17), 6), ((6, 6), 6), ((2, 9), 3), ((40, 40), 1)])
+def test_pooling_by_sums_equals_adaptive_average_pooling(size, cells):
+    from mmseg_beit.models.layers.adaptive_pool import adaptive_avg_pool2d_by_sums
+
+    x = torch.randn(2, 3, *size)
+    expected = torch.nn.functional.adaptive_avg_pool2d(x, cells)
+    torch.testing.assert_close(
+        adaptive_avg_pool2d_by_sums(x, cells), expected, atol=1e-5, rtol=1e-5
+    )

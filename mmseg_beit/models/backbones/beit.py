@@ -8,10 +8,10 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import kaiming_init, trunc_normal_
-from mmseg.models.utils import PatchEmbed
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from mmseg_beit.models.layers.patch_embed import PatchEmbed
 from mmseg_beit.models.layers.transformer_block import TransformerBlock
 from mmseg_beit.models.utils.abs_position import resize_abs_pos_embed
 from mmseg_beit.models.utils.inference_cache import InferenceCache
@@ -33,7 +33,7 @@ class BEiT(BaseModule):
     """BEiT / ViT encoder returning stride-16 NCHW features of chosen blocks.
 
     Inputs of any size work: sides that are not multiples of ``patch_size`` are zero-padded at the
-    bottom and right (``PatchEmbed(padding='corner')``), and position information (relative
+    bottom and right (:class:`PatchEmbed`), and position information (relative
     tables, absolute embeddings) is resampled from the grid of ``img_size`` to the actual token
     grid. For pixel-exact geometry on such inputs let the data preprocessor pad instead
     (``test_cfg=dict(size_divisor=16)``), which crops the padding from the logits afterwards.
@@ -118,15 +118,7 @@ class BEiT(BaseModule):
         self.with_cp = with_cp
         self.bias_cache = InferenceCache(cache_grids) if cache_grids and rel_pos_bias else None
 
-        self.patch_embed = PatchEmbed(
-            in_channels=in_channels,
-            embed_dims=embed_dims,
-            conv_type="Conv2d",
-            kernel_size=patch_size,
-            stride=patch_size,
-            padding="corner",
-            norm_cfg=None,
-        )
+        self.patch_embed = PatchEmbed(in_channels, embed_dims, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         num_tokens = 1 + self.grid[0] * self.grid[1]
         self.pos_embed = (
@@ -211,14 +203,13 @@ class BEiT(BaseModule):
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Encodes (B, C, H, W) images into one (B, embed_dims, ceil(H/16), ceil(W/16)) map per
         entry of ``out_indices``."""
-        x, hw = self.patch_embed(inputs)
-        grid = (int(hw[0]), int(hw[1]))
+        x, grid = self.patch_embed(inputs)
         batch = x.shape[0]
         x = torch.cat([self.cls_token.expand(batch, -1, -1), x], dim=1)
         if self.pos_embed is not None:
             x = x + resize_abs_pos_embed(self.pos_embed, self.grid, grid)
         inference = not self.training and not torch.is_grad_enabled()
-        cache = self.bias_cache if inference else None
+        cache = self.bias_cache if inference and not torch.compiler.is_exporting() else None
         wanted = set(self.out_indices)
         features = {}
         for index, layer in enumerate(self.layers[: max(wanted) + 1]):
@@ -228,5 +219,7 @@ class BEiT(BaseModule):
                 x = layer(x, grid, cache)
             if index in wanted:
                 tokens = x[:, 1:]
-                features[index] = tokens.transpose(1, 2).reshape(batch, -1, *grid).contiguous()
+                features[index] = (
+                    tokens.transpose(1, 2).reshape(batch, self.embed_dims, *grid).contiguous()
+                )
         return tuple(features[index] for index in self.out_indices)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.psp_head import PPM
 from torch import nn
 
 from mmseg_beit.models.decode_heads.conv_head import ConvDecodeHead
+from mmseg_beit.models.layers.adaptive_pool import AdaptiveAvgPool2d
 from mmseg_beit.models.layers.checkpoint_conv import checkpointed
 from mmseg_beit.registry import MODELS
 
@@ -28,14 +28,10 @@ class UPerHead(ConvDecodeHead):
     def __init__(self, pool_scales: Sequence[int] = (1, 2, 3, 6), **kwargs) -> None:
         super().__init__(input_transform="multiple_select", **kwargs)
         top = self.in_channels[-1]
-        self.psp_modules = PPM(
-            pool_scales,
-            top,
-            self.channels,
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg,
-            align_corners=self.align_corners,
+        # Pyramid pooling (mmseg's PPM keys): pool to s x s, 1x1 conv, back to the input size.
+        self.psp_modules = nn.ModuleList(
+            nn.Sequential(AdaptiveAvgPool2d(scale), self.conv(top, self.channels, 1))
+            for scale in pool_scales
         )
         self.bottleneck = self.conv(top + len(pool_scales) * self.channels, self.channels, 3)
         self.lateral_convs = nn.ModuleList(
@@ -54,7 +50,8 @@ class UPerHead(ConvDecodeHead):
         inputs = self._transform_inputs(inputs)
         top = inputs[-1]
         laterals = [conv(x) for conv, x in zip(self.lateral_convs, inputs)]
-        laterals.append(self.bottleneck(torch.cat([top, *self.psp_modules(top)], dim=1)))
+        pooled = [self._resize(ppm(top), top.shape[2:]) for ppm in self.psp_modules]
+        laterals.append(self.bottleneck(torch.cat([top, *pooled], dim=1)))
         for i in range(len(laterals) - 1, 0, -1):
             laterals[i - 1] = laterals[i - 1] + self._resize(laterals[i], laterals[i - 1].shape[2:])
         outs = [conv(x) for conv, x in zip(self.fpn_convs, laterals)] + [laterals[-1]]

@@ -74,9 +74,9 @@ class RelativePositionAttention(nn.Module):
     def relative_bias(self, grid: tuple[int, int]) -> torch.Tensor:
         """The contiguous (heads, N, N) additive bias for a grid, N = h * w + 1."""
         table = self.relative_position_bias_table
-        if grid == self.grid:
+        if not torch.compiler.is_exporting() and grid == self.grid:
             index = self.relative_position_index
-        else:
+        else:  # exported graphs always resample: one graph serves every grid
             table = resize_relative_table(table, self.grid, grid)
             index = relative_position_index(grid, table.device)
         n = grid[0] * grid[1] + 1
@@ -113,7 +113,9 @@ class RelativePositionAttention(nn.Module):
             mask = self.attention_mask(grid, q)
         drop = self.attn_drop if self.training else 0.0
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
-        return self.proj(x.transpose(1, 2).reshape(batch, tokens, channels))
+        # An explicit copy: exporters decompose SDPA into another memory layout than eager's.
+        x = x.transpose(1, 2).clone(memory_format=torch.contiguous_format)
+        return self.proj(x.view(batch, tokens, channels))
 
 
 def sdpa_mask(bias: torch.Tensor, dtype: torch.dtype, align: int = 1) -> torch.Tensor:

@@ -94,6 +94,7 @@ class WinogradConv2d(nn.Conv2d):
     def _eligible(self, x: torch.Tensor) -> bool:
         return (
             not self.training
+            and not torch.compiler.is_exporting()
             and x.device.type == "cpu"
             and x.dtype == torch.float32
             and not torch.is_grad_enabled()

@@ -74,7 +74,10 @@ class Feature2Pyramid(nn.Module):
 
     def _rescale(self, factor: float, x: torch.Tensor) -> torch.Tensor:
         layer = getattr(self, _NAMES[factor])
-        if factor < 1 and min(x.shape[-2:]) < layer.kernel_size:
-            # A map smaller than the pooling window (images of 16 px or less) keeps one cell.
-            return F.max_pool2d(x, layer.kernel_size, layer.stride, ceil_mode=True)
+        if factor < 1:
+            # A map smaller than the pooling window (images of 16 px or less) keeps one cell:
+            # padded to the window with -inf. No branch on the size, for exported graphs.
+            k = layer.kernel_size
+            pads = (0, torch.sym_max(0, k - x.shape[-1]), 0, torch.sym_max(0, k - x.shape[-2]))
+            x = F.pad(x, pads, value=float("-inf"))
         return layer(x)

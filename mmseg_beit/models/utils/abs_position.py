@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 def resize_abs_pos_embed(pos_embed: torch.Tensor, src_grid, dst_grid) -> torch.Tensor:
     """Resamples (1, 1 + h * w, C) absolute position embeddings to another grid (bicubic)."""
-    if tuple(src_grid) == tuple(dst_grid):
+    if not torch.compiler.is_exporting() and tuple(src_grid) == tuple(dst_grid):
         return pos_embed
     cls_pos, patch_pos = pos_embed[:, :1], pos_embed[:, 1:]
     channels = pos_embed.shape[-1]

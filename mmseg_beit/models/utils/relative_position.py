@@ -101,9 +101,10 @@ def resize_relative_table(
     """Resamples a table to another token grid (bilinear over offsets; extra rows kept).
 
     This is the runtime path used for inputs whose token grid differs from the trained one;
-    bilinear resampling with ``align_corners=False`` is what timm and transformers use too.
+    bilinear resampling with ``align_corners=False`` is what timm and transformers use too
+    (to the same grid it is the identity, which exported graphs rely on).
     """
-    if tuple(src_grid) == tuple(dst_grid):
+    if not torch.compiler.is_exporting() and tuple(src_grid) == tuple(dst_grid):
         return table
     heads = table.shape[1]
     body, extra = table[:-NUM_EXTRA_ROWS], table[-NUM_EXTRA_ROWS:]
