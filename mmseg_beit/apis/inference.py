@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from mmcv.transforms import Compose
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.model import is_model_wrapper, revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
@@ -23,7 +22,10 @@ from mmseg_beit.apis.config import (
     is_tta_model,
     load_config,
 )
+from mmseg_beit.apis.exported import EXPORTED_SUFFIXES, ExportedSegmentor
+from mmseg_beit.apis.runtime import WindowFn, WindowSettings, image_probs
 from mmseg_beit.checkpoint import load_file, load_state_dict_checked, state_dict_of
+from mmseg_beit.models.segmentors.window_graph import WindowGraph
 from mmseg_beit.models.utils.precision import check_precision
 from mmseg_beit.registry import DATASETS, MODELS
 from mmseg_beit.utils.images import ImageLike, as_bgr
@@ -72,6 +74,7 @@ def inference_pipeline(cfg: Config) -> Compose:
     """The config's test pipeline for in-memory BGR arrays, without annotations."""
     steps = _without_annotations(copy.deepcopy(cfg.test_dataloader.dataset.pipeline))
     steps[0] = dict(type="LoadImageFromNDArray")
+    init_default_scope(cfg.get("default_scope", "mmseg_beit"))
     return Compose(steps)
 
 
@@ -112,10 +115,21 @@ def load_segmentor(
     Class names and palette come from the checkpoint's ``meta`` (mmseg 1.x or 0.x style) or else
     from the config's test dataset class.
 
+    Returns:
+        The segmentor; for an exported model (``.onnx``, ``.pt2`` from ``mmseg-beit export``)
+        an :class:`~mmseg_beit.apis.exported.ExportedSegmentor` that :func:`segment` runs alike.
+
     Raises:
         mmseg_beit.checkpoint.CheckpointError: Unreadable, unsafe or non-fitting checkpoint.
         FileNotFoundError: No such config.
     """
+    exported = next(
+        (s for s in (model, checkpoint) if Path(str(s)).suffix in EXPORTED_SUFFIXES), None
+    )
+    if exported is not None:
+        if torch.device(device).type != "cpu":
+            raise ValueError(f"{exported}: exported models run on the CPU here")
+        return ExportedSegmentor(exported)
     if checkpoint is None and _is_checkpoint(model):
         checkpoint = model
     cfg = load_config(copy.deepcopy(model) if isinstance(model, Config) else model, cfg_options)
@@ -148,28 +162,38 @@ def _is_checkpoint(source) -> bool:
     return isinstance(source, (str, os.PathLike)) and Path(source).suffix in CHECKPOINT_SUFFIXES
 
 
+def windows_of(model) -> tuple[WindowFn, WindowSettings, torch.device]:
+    """The window function, its settings and device of a loaded segmentor (any backend)."""
+    if hasattr(model, "window"):  # an exported model (apis.exported)
+        return model.window, model.settings, torch.device("cpu")
+    segmentor = model.module if is_tta_model(model.cfg.model) else model
+    settings = WindowSettings.of(model.cfg.model, segmentor.test_cfg)
+    return WindowGraph(segmentor).eval(), settings, next(model.parameters()).device
+
+
 @torch.no_grad()
 def segment(
-    model: nn.Module, images: ImageLike | Sequence[ImageLike], with_probs: bool = False
+    model, images: ImageLike | Sequence[ImageLike], with_probs: bool = False
 ) -> list[Prediction]:
-    """Runs the model's test pipeline and test step (whole, sliding window, multi-scale).
+    """Runs the model's test pipeline and its windows (whole, sliding, multi-scale views).
+
+    The same runtime (:mod:`mmseg_beit.apis.runtime`) serves the PyTorch model and exported
+    ones, and gives MMSegmentation's test-mode results.
 
     Args:
-        model: A segmentor from :func:`load_segmentor`.
+        model: A segmentor from :func:`load_segmentor` (PyTorch, ONNX or torch.export).
         images: One or several paths, BGR / gray / RGBA arrays (uint8 or uint16) or PIL images.
         with_probs: Also return per-class probabilities.
 
     Returns:
         One :class:`Prediction` per image, at the image's original size.
     """
+    window, settings, device = windows_of(model)
     single = isinstance(images, (str, os.PathLike, np.ndarray)) or hasattr(images, "convert")
     predictions = []
     for image in [images] if single else images:
-        batch = pseudo_collate([model.inference_pipeline(dict(img=as_bgr(image)))])
-        sample = model.test_step(batch)[0]
-        labels = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
-        probs = None
-        if with_probs:
-            probs = sample.seg_logits.data.float().softmax(dim=0).cpu().numpy()
-        predictions.append(Prediction(labels, probs))
+        item = model.inference_pipeline(dict(img=as_bgr(image)))
+        probs = image_probs(item, window, settings, device)
+        labels = probs.argmax(dim=0).cpu().numpy().astype(np.int64)
+        predictions.append(Prediction(labels, probs.cpu().numpy() if with_probs else None))
     return predictions

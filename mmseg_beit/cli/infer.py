@@ -2,12 +2,14 @@
 
     mmseg-beit infer IMAGES... --checkpoint CKPT [--config CONFIG] [--out-dir DIR]
                      [--device cpu|cuda[:N]] [--opacity A] [--tta] [--precision bf16]
+    mmseg-beit infer IMAGES... --checkpoint MODEL.onnx [--backend onnxruntime]
 
 IMAGES: files, folders and glob patterns (quote them: 'photos/**/*.jpg'). Writes
 DIR/NAME_overlay.png and DIR/NAME.png (ADE20K convention: 0 = other, class i as i + 1) at each
 image's original size. A checkpoint written by training carries its config; --config is then
-optional. An image that fails is reported and the rest are still processed; the exit code is
-then 1.
+optional. A model from ``mmseg-beit export`` (.onnx: onnxruntime; .pt2: torch.export) runs
+through the same windows and writes the same files. An image that fails is reported and the
+rest are still processed; the exit code is then 1.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
 
     parser.add_argument("images", nargs="+", help="image files, folders or glob patterns")
-    parser.add_argument("--checkpoint", required=True, help="weights (.pth / .safetensors)")
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="weights (.pth / .safetensors) or exported (.onnx / .pt2)",
+    )
+    parser.add_argument(
+        "--backend", choices=("pytorch", "onnxruntime", "torch-export"),
+        help="default: from the checkpoint's suffix",
+    )  # fmt: skip
     parser.add_argument("--config", help="config file or shipped name (default: the checkpoint's)")
     parser.add_argument("--out-dir", default="outputs")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
@@ -52,6 +62,18 @@ def _check_device(device: str) -> str | None:
     return None
 
 
+_SUFFIXES = {"onnxruntime": ".onnx", "torch-export": ".pt2"}
+
+
+def _check_backend(backend: str | None, checkpoint: str) -> str | None:
+    suffix = Path(checkpoint).suffix
+    if backend in _SUFFIXES and suffix != _SUFFIXES[backend]:
+        return f"--backend {backend} runs a {_SUFFIXES[backend]} file (mmseg-beit export)"
+    if backend == "pytorch" and suffix in _SUFFIXES.values():
+        return f"--backend pytorch runs checkpoints, not {checkpoint}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.opacity <= 1.0:
         return fail("infer", f"--opacity must be within 0..1, got {args.opacity}")
@@ -60,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     paths, errors = collect_images(args.images)
     if not paths:
         return fail("infer", "no input images: " + "; ".join(errors))
-    problem = _check_device(args.device)
+    problem = _check_device(args.device) or _check_backend(args.backend, args.checkpoint)
     if problem:
         return fail("infer", problem)
 
@@ -85,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             tta=args.tta,
             precision=args.precision,
         )
-    except (CheckpointError, ValueError, FileNotFoundError) as error:
+    except (CheckpointError, ValueError, FileNotFoundError, ImportError) as error:
         return fail("infer", error)
     classes, palette = dataset_classes(model.dataset_meta)
     images_with, pixel_share, seconds, written = Counter(), Counter(), [], set()

@@ -1,0 +1,37 @@
+"""Exports a trained segmentor to ONNX (or a torch.export program) for any input size.
+
+    mmseg-beit export CONFIG_OR_CHECKPOINT OUT.onnx [--checkpoint CKPT]
+                      [--format onnx|torch-export] [--opset 18]
+
+The graph is one window: image (N, 3, H, W) float32 RGB 0..255 -> logits (N, classes, H, W),
+normalisation included, batch, height and width dynamic (H, W >= 64). Sliding windows and
+multi-scale views stay outside it: `mmseg-beit infer --checkpoint OUT.onnx IMAGES` runs them
+with onnxruntime (pip install 'mmseg-beit[deploy]') and writes the same files as PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mmseg_beit.cli.common import fail
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="config, shipped config name, or a training checkpoint")
+    parser.add_argument("out", help="output file (.onnx, or .pt2 for torch-export)")
+    parser.add_argument("--checkpoint", help="weights (default: SOURCE if a checkpoint)")
+    parser.add_argument("--format", choices=("onnx", "torch-export"), default="onnx")
+    parser.add_argument("--opset", type=int, default=18, help="ONNX opset")
+
+
+def run(args: argparse.Namespace) -> int:
+    import mmseg_beit  # noqa: F401
+    from mmseg_beit.checkpoint import CheckpointError
+    from mmseg_beit.deploy import export
+
+    try:
+        out = export(args.source, args.out, args.checkpoint, args.format, args.opset)
+    except (CheckpointError, FileNotFoundError, ValueError, ImportError) as error:
+        return fail("export", error)
+    print(f"wrote {out} ({args.format}; image N x 3 x H x W RGB 0..255 -> logits)")
+    return 0
