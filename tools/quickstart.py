@@ -16,10 +16,10 @@ from mmengine.runner import Runner
 
 from mmseg_beit.apis import load_segmentor, read_image, render_overlay, segment
 from mmseg_beit.datasets import make_toy_ade20k
+from mmseg_beit.utils.configs import find_config
 from mmseg_beit.utils.io import write_image
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"
+CONFIG = find_config("upernet_beit-tiny_toy")  # shipped inside the installed package
 
 
 def _titled(panel: np.ndarray, title: str) -> np.ndarray:

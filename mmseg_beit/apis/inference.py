@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 from mmcv.transforms import Compose
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper, revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
@@ -71,9 +73,13 @@ def _without_annotations(steps: list) -> list:
 
 
 def inference_pipeline(cfg: Config) -> Compose:
-    """The config's test pipeline for in-memory BGR arrays, without annotations."""
+    """The config's test pipeline for in-memory BGR arrays, without annotations (multi-scale
+    views are announced once)."""
     steps = _without_annotations(copy.deepcopy(cfg.test_dataloader.dataset.pipeline))
     steps[0] = dict(type="LoadImageFromNDArray")
+    views = [math.prod(len(t) for t in s["transforms"]) for s in steps if "transforms" in s]
+    if views:
+        print_log(f"multi-scale + flip: {views[0]} views per image", "current")
     init_default_scope(cfg.get("default_scope", "mmseg_beit"))
     return Compose(steps)
 

@@ -30,13 +30,8 @@ def _benchmark(tmp_path, *args: str) -> dict:
 def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
     report = _benchmark(
         tmp_path, "--compare", "mmseg", "--dtype", "bf16", "--modes", "infer", "flops",
-        "settings", "--peak-tflops", "2.0",
+        "--peak-tflops", "2.0",
     )  # fmt: skip
-    assert set(report["settings"]["fp32"]) == {"off", "winograd", "cache_grids", "preset"}
-    by_variant = {r["variant"]: r["settings"] for r in report["results"] if r["impl"] == "ours"}
-    assert by_variant["off"] == dataclasses.asdict(SpeedPreset())
-    assert by_variant["winograd"] == dataclasses.asdict(SpeedPreset(winograd=True))
-    report["results"] = [r for r in report["results"] if r["variant"] in ("preset", None)]
     assert report["versions"]["torch"].startswith("2.") and report["machine"]["threads"] >= 1
     assert [(r["impl"], r["mode"], r["dtype"]) for r in report["results"]] == [
         ("ours", "infer", "fp32"),
@@ -68,3 +63,14 @@ def test_benchmark_training_steps_in_both_precisions(tmp_path):
     ]
     assert all(r["settings"]["with_cp"] for r in report["results"])
     assert all(r["median_s"] > 0 and r["peak_memory_mb"] >= 0 for r in report["results"])
+
+
+def test_settings_mode_times_no_option_each_option_alone_and_the_preset(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tools/analysis_tools"))
+    from benchmark_models import VARIANTS, our_settings
+
+    assert VARIANTS == ("off", "winograd", "cache_grids", "preset")
+    assert our_settings("cpu", "fp32", "off") == dataclasses.asdict(SpeedPreset())
+    winograd_only = our_settings("cpu", "fp32", "winograd")
+    assert winograd_only == dataclasses.asdict(SpeedPreset(winograd=True))
+    assert our_settings("cpu", "bf16") == dataclasses.asdict(PRESETS[("cpu", "bf16")])

@@ -140,6 +140,8 @@ def worker(spec: dict) -> dict:
     init_default_scope("mmseg_beit")
     device, dtype, impl = spec["device"], spec["dtype"], spec["impl"]
     torch.manual_seed(0)
+    if impl == "onnx":
+        return _onnx_worker(spec)
     weights = torch.load(spec["weights"], weights_only=True)
     if impl == "hf":
         model = hf_model(spec["config"], spec["shape"], spec["out_indices"], spec["num_classes"])
@@ -196,6 +198,47 @@ def worker(spec: dict) -> dict:
     return result
 
 
+def _onnx_worker(spec: dict) -> dict:
+    """Ours exported to ONNX, run by onnxruntime on the CPU (fp32, all cores)."""
+    import numpy as np
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(spec["onnx"], providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((spec["batch"], 3, *spec["shape"]), np.float32)
+    baseline_mb = _reset_peak_rss()
+    timing = _timed(lambda: session.run(None, {"image": x}), "cpu", spec["warmup"], spec["repeats"])
+    result = {"impl": "onnx", "variant": None, "mode": "infer", "dtype": "fp32"}
+    result |= {"batch": spec["batch"], "settings": {"onnxruntime": onnxruntime.__version__}}
+    result |= timing
+    result["images_per_s"] = spec["batch"] / timing["median_s"]
+    result["peak_rss_mb"] = _status_mb("VmHWM")
+    result["peak_memory_mb"] = result["peak_rss_mb"] - baseline_mb
+    return result
+
+
+def _export_onnx(args, weights: dict, path: Path) -> str:
+    """Ours (plain speed options, fp32) as the benchmarked forward, exported for onnxruntime."""
+    model, _ = build("ours", args.config, args.shape, "fp32", "cpu", variant="off")
+    model.load_state_dict(weights["ours"])
+    model.eval()
+
+    class Forward(torch.nn.Module):
+        def __init__(self, segmentor):
+            super().__init__()
+            self.segmentor = segmentor
+
+        def forward(self, image):
+            return self.segmentor.decode_head(self.segmentor.neck(self.segmentor.backbone(image)))
+
+    example = (torch.randn(args.batch, 3, *args.shape),)
+    with torch.no_grad():
+        program = torch.onnx.export(
+            Forward(model), example, dynamo=True, input_names=["image"], output_names=["logits"]
+        )
+    program.save(str(path))
+    return str(path)
+
+
 # ----------------------------------------------------------------------------- orchestration
 def _prepare_weights(args, path: Path) -> dict:
     from mmengine.logging import MMLogger
@@ -242,7 +285,10 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32")
-    parser.add_argument("--compare", nargs="*", default=[], choices=["mmseg", "hf"])
+    parser.add_argument(
+        "--compare", nargs="*", default=[], choices=["mmseg", "hf", "onnx"],
+        help="onnx: ours exported to ONNX and run by onnxruntime (inference, fp32)",
+    )  # fmt: skip
     parser.add_argument(
         "--modes", nargs="+", choices=["infer", "train", "flops", "settings"],
         default=["infer", "flops"],
@@ -296,6 +342,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         weights_path = Path(tmp) / "weights.pth"
         prepared = _prepare_weights(args, weights_path)
+        if "onnx" in args.compare:
+            prepared["onnx"] = _export_onnx(args, prepared, Path(tmp) / "ours.onnx")
         if "flops" in args.modes:
             report["flops_per_image"] = count_flops(args.config, args.shape, prepared)
             print(json.dumps(report["flops_per_image"]))
@@ -305,9 +353,14 @@ def main() -> int:
         if "settings" in args.modes:
             runs += [("ours", "infer", dtype, v) for dtype in dtypes for v in VARIANTS]
         if "infer" in args.modes:
-            runs += [(impl, "infer", dtype, "preset") for impl in impls for dtype in dtypes]
+            runs += [
+                (impl, "infer", dtype, "preset")
+                for impl in impls
+                for dtype in dtypes
+                if impl != "onnx" or dtype == "fp32"
+            ]
         if "train" in args.modes:
-            trained = [i for i in impls if i != "hf"]
+            trained = [i for i in impls if i not in ("hf", "onnx")]
             runs += [(impl, "train", dtype, "preset") for impl in trained for dtype in dtypes]
         for impl, mode, dtype, variant in dict.fromkeys(runs):
             spec = dict(
@@ -317,6 +370,7 @@ def main() -> int:
                 warmup=args.warmup, with_cp=args.with_cp and mode == "train",
                 weights=str(weights_path), keep_freed_memory=args.keep_freed_memory,
                 out_indices=prepared["out_indices"], num_classes=prepared["num_classes"],
+                onnx=prepared.get("onnx"),
             )  # fmt: skip
             result = _run_worker(spec)
             report["results"].append(result)
