@@ -144,7 +144,8 @@ def load_segmentor(
     segmentor_cfg = cfg.model.module if is_tta_model(cfg.model) else cfg.model
     segmentor_cfg.pop("pretrained", None)
     segmentor_cfg.train_cfg = None
-    segmentor_cfg.speed = torch.device(device).type
+    if segmentor_cfg.get("speed", "auto") == "auto":
+        segmentor_cfg.speed = torch.device(device).type
     if precision is not None:
         segmentor_cfg.setdefault("test_cfg", {})["precision"] = check_precision(precision)
     if "init_cfg" in segmentor_cfg.get("backbone", {}):

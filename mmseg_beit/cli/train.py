@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = run_config(args.config, args.cfg_options, args.work_dir)
         if args.amp and cfg.optim_wrapper.get("type", "OptimWrapper") == "OptimWrapper":
-            cfg.optim_wrapper.type = "AmpOptimWrapper"  # bf16 autocast where there is no GPU
+            cfg.optim_wrapper.type = "mmseg_beit.AmpOptimWrapper"  # bf16 autocast without a GPU
             cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
         if args.resume:
             cfg.resume = True

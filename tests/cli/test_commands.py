@@ -6,6 +6,7 @@ argument handling is tested; the console script itself runs in test_install.
 
 from __future__ import annotations
 
+import re
 import runpy
 import sys
 
@@ -122,3 +123,16 @@ def test_console_entry_point_runs_a_subcommand(tmp_path):
     out = run(cli("configs", "--paths"), tmp_path)
     assert out.returncode == 0
     assert out.stdout.split() == [str(p) for p in shipped_configs()]
+
+
+def test_model_stats_counts_every_parameter_and_flops(tmp_path):
+    out = run([sys.executable, str(REPO / "tools/analysis_tools/model_stats.py"),
+               "upernet_beit-tiny_toy", "--shape", "128", "128"], tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    from mmseg_beit.apis import load_segmentor
+
+    model = load_segmentor("upernet_beit-tiny_toy")
+    total = sum(p.numel() for p in model.parameters())
+    listed = float(re.search(r"^total\s+([\d.]+)M", out.stdout, re.M).group(1))
+    assert listed == round(total / 1e6, 2)
+    assert "(training)" in out.stdout  # the auxiliary head has no inference FLOPs

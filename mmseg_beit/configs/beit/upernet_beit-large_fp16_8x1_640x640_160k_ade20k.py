@@ -23,7 +23,7 @@ model = dict(
 )
 optim_wrapper = dict(
     _delete_=True,
-    type="AmpOptimWrapper",
+    type="mmseg_beit.AmpOptimWrapper",  # bf16 autocast on CPU where there is no GPU
     dtype="float16",
     loss_scale="dynamic",
     accumulative_counts=accumulation,

@@ -1,5 +1,5 @@
 # The generated toy scenes (tools/dataset_converters/make_toy_ade20k.py), ADE20K conventions.
-dataset_type = "ToyADE20KDataset"
+dataset_type = "mmseg_beit.ToyADE20KDataset"
 data_root = "data/toy_ade20k"
 crop_size = (128, 128)
 train_pipeline = [
@@ -41,7 +41,7 @@ val_dataloader = dict(
     ),
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
+val_evaluator = dict(type="mmseg_beit.IoUMetric", iou_metrics=["mIoU"])
 test_evaluator = val_evaluator
 # Multi-scale + flip for --tta (no minimum size: toy images are smaller than the crop).
 tta_pipeline = [
