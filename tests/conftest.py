@@ -60,3 +60,35 @@ def ade_samples() -> Path:
     if not (ADE_SAMPLES / "images").is_dir():
         pytest.skip(f"ADE20K samples not present at {ADE_SAMPLES}")
     return ADE_SAMPLES
+
+
+def uper_head(**extra) -> torch.nn.Module:
+    """A 128-wide UPerHead (this package's), random weights, eval mode."""
+    from mmseg_beit.registry import MODELS
+
+    cfg = dict(
+        type="mmseg_beit.UPerHead",
+        in_channels=[128] * 4,
+        in_index=[0, 1, 2, 3],
+        channels=128,
+        num_classes=5,
+        norm_cfg=dict(type="BN", requires_grad=True),
+        **extra,
+    )
+    return randomize_(MODELS.build(cfg)).eval()
+
+
+@pytest.fixture(scope="session")
+def toy_checkpoint(tmp_path_factory) -> Path:
+    """Random weights of the toy config, saved as training saves them (config in the meta)."""
+    from mmseg_beit.apis import load_segmentor
+
+    model = load_segmentor(REPO / "configs/beit/upernet_beit-tiny_toy.py")
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
+    meta = {"cfg": model.cfg.pretty_text, "dataset_meta": model.dataset_meta}
+    path = tmp_path_factory.mktemp("toy_checkpoint") / "toy.pth"
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, path)
+    return path

@@ -20,18 +20,8 @@ CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """Random weights of the toy config, saved as a full segmentor checkpoint."""
-    model = load_segmentor(CONFIG)
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
-    path = tmp_path_factory.mktemp("ckpt") / "toy.pth"
-    torch.save(
-        {"state_dict": model.state_dict(), "meta": {"dataset_meta": model.dataset_meta}}, path
-    )
-    return path
+def checkpoint(toy_checkpoint):
+    return toy_checkpoint
 
 
 @pytest.fixture(scope="module")

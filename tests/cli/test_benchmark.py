@@ -27,6 +27,9 @@ def _benchmark(tmp_path, *args: str) -> dict:
     return json.loads(out.read_text())
 
 
+# The end-to-end runs start a process per measurement (about a minute together on 2 cores): a
+# developer tool's test, kept out of CI (pytest -m slow).
+@pytest.mark.slow
 def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
     report = _benchmark(
         tmp_path, "--compare", "mmseg", "--dtype", "bf16", "--modes", "infer", "flops",
@@ -55,6 +58,7 @@ def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
     assert "mfu" not in report["backbone_utilisation"]["infer fp32"]  # no 16-bit peak there
 
 
+@pytest.mark.slow
 def test_benchmark_training_steps_in_both_precisions(tmp_path):
     report = _benchmark(tmp_path, "--dtype", "bf16", "--modes", "train", "--with-cp")
     assert [(r["impl"], r["mode"], r["dtype"], r["batch"]) for r in report["results"]] == [

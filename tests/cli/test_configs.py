@@ -29,7 +29,10 @@ def test_large_config_learning_rate_stays_positive_until_the_end():
         str(REPO / "configs/beit/upernet_beit-large_fp16_8x1_640x640_160k_ade20k.py")
     )
     accumulation = cfg.optim_wrapper.accumulative_counts
-    assert accumulation == 2 and cfg.optim_wrapper.type == "AmpOptimWrapper"
+    assert accumulation == 2 and cfg.optim_wrapper.type == "mmseg_beit.AmpOptimWrapper"
+    assert cfg.optim_wrapper.optimizer == dict(
+        type="AdamW", lr=2e-5, betas=(0.9, 0.999), weight_decay=0.05
+    )
     assert cfg.train_cfg.max_iters // accumulation == 160_000  # optimiser updates
     lrs = _simulate(cfg)
     peak = 2e-5
@@ -42,7 +45,7 @@ def test_large_config_learning_rate_stays_positive_until_the_end():
 
 def test_base_config_recipe():
     cfg = Config.fromfile(str(REPO / "configs/beit/upernet_beit-base_8x2_640x640_160k_ade20k.py"))
-    assert cfg.optim_wrapper.constructor == "LayerDecayOptimizerConstructor"
+    assert cfg.optim_wrapper.constructor == "mmseg_beit.LayerDecayOptimizerConstructor"
     assert cfg.optim_wrapper.paramwise_cfg == dict(num_layers=12, layer_decay_rate=0.9)
     assert cfg.optim_wrapper.optimizer.lr == 3e-5 and cfg.train_dataloader.batch_size == 2
     assert cfg.model.backbone.out_indices == (3, 5, 7, 11)

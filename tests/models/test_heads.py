@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import randomize_
+from conftest import randomize_, uper_head
 from mmseg.registry import MODELS as MMSEG_MODELS
 
 from mmseg_beit.registry import MODELS
@@ -82,22 +82,9 @@ def test_fcn_head_equals_mmseg(extra):
         torch.testing.assert_close(ours(inputs), reference(inputs), atol=1e-5, rtol=0)
 
 
-def _uper(**extra):
-    cfg = dict(
-        type="UPerHead",
-        in_channels=[128] * 4,
-        in_index=[0, 1, 2, 3],
-        channels=128,
-        num_classes=5,
-        norm_cfg=BN,
-        **extra,
-    )
-    return randomize_(MODELS.build(cfg)).eval()
-
-
 def test_head_checkpointing_keeps_gradients_and_batchnorm_statistics():
-    plain = _uper(dropout_ratio=0.3).train()
-    checkpointed = _uper(dropout_ratio=0.3, with_cp=True).train()
+    plain = uper_head(dropout_ratio=0.3).train()
+    checkpointed = uper_head(dropout_ratio=0.3, with_cp=True).train()
     checkpointed.load_state_dict(plain.state_dict())
     inputs = [torch.randn(2, 128, s, s, requires_grad=True) for s in (16, 8, 4, 2)]
     outputs = []

@@ -5,13 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import randomize_
+from conftest import uper_head
 
 from mmseg_beit.models import WinogradConv2d
 from mmseg_beit.models.layers import winograd
-from mmseg_beit.registry import MODELS
-
-BN = dict(type="BN", requires_grad=True)
 
 
 @pytest.mark.parametrize(
@@ -58,22 +55,9 @@ def test_winograd_falls_back_to_conv2d(spy, mode):
     assert spy == []
 
 
-def _uper(**extra):
-    cfg = dict(
-        type="UPerHead",
-        in_channels=[128] * 4,
-        in_index=[0, 1, 2, 3],
-        channels=128,
-        num_classes=5,
-        norm_cfg=BN,
-        **extra,
-    )
-    return randomize_(MODELS.build(cfg)).eval()
-
-
 def test_uper_head_with_winograd_convs_equals_plain():
-    plain = _uper()
-    fast = _uper(conv_cfg=dict(type="WinogradConv2d"))
+    plain = uper_head()
+    fast = uper_head(conv_cfg=dict(type="WinogradConv2d"))
     assert type(fast.fpn_bottleneck.conv) is WinogradConv2d
     fast.load_state_dict(plain.state_dict())
     inputs = [torch.randn(1, 128, s, s) for s in (24, 12, 6, 3)]

@@ -22,13 +22,11 @@ model = dict(
     auxiliary_head=dict(in_channels=1024),
 )
 optim_wrapper = dict(
-    _delete_=True,
     type="mmseg_beit.AmpOptimWrapper",  # bf16 autocast on CPU where there is no GPU
     dtype="float16",
     loss_scale="dynamic",
     accumulative_counts=accumulation,
-    optimizer=dict(type="AdamW", lr=2e-5, betas=(0.9, 0.999), weight_decay=0.05),
-    constructor="LayerDecayOptimizerConstructor",
+    optimizer=dict(lr=2e-5),
     paramwise_cfg=dict(num_layers=24, layer_decay_rate=0.95),
 )
 param_scheduler = [

@@ -5,7 +5,7 @@ warmup_iters = 1500
 optim_wrapper = dict(
     type="OptimWrapper",
     optimizer=dict(type="AdamW", lr=3e-5, betas=(0.9, 0.999), weight_decay=0.05),
-    constructor="LayerDecayOptimizerConstructor",
+    constructor="mmseg_beit.LayerDecayOptimizerConstructor",
     paramwise_cfg=dict(num_layers=12, layer_decay_rate=0.9),
 )
 param_scheduler = [
