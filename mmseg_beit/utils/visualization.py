@@ -23,21 +23,36 @@ def colorize(labels: np.ndarray, palette: Sequence[Sequence[int]], ignore: int =
 _ROW = 18  # legend row height, pixels
 
 
+def _percent(share: float) -> str:
+    """A legend's area share in whole percents; "<1%" below one (never "0%" for a class shown)."""
+    return "<1%" if share < 1 else f"{share:.0f}%"
+
+
+def legend_lines(
+    labels: np.ndarray, classes: Sequence[str], rows: int
+) -> list[tuple[int | None, str]]:
+    """The legend's lines: (class id, "name share") of the classes present, largest area first,
+    ending with (None, "+N more") when more classes are present than ``rows`` can hold."""
+    ids, counts = np.unique(labels[labels < len(classes)], return_counts=True)
+    order = ids[np.argsort(-counts, kind="stable")]
+    share = dict(zip(ids.tolist(), (100.0 * counts / labels.size).tolist()))
+    shown = order if len(order) <= rows else order[: max(1, rows) - 1]
+    lines: list[tuple[int | None, str]] = [
+        (int(i), f"{classes[i]} {_percent(share[int(i)])}") for i in shown
+    ]
+    if len(shown) < len(order):
+        lines.append((None, f"+{len(order) - len(shown)} more"))
+    return lines
+
+
 def _legend(
     labels: np.ndarray, classes: Sequence[str], palette: Sequence[Sequence[int]], height: int
 ) -> np.ndarray | None:
-    """A legend panel of the classes present, largest area first, with "+N more" when the
-    picture is too short for all of them (None when no class is present)."""
-    ids, counts = np.unique(labels[labels < len(classes)], return_counts=True)
-    if not ids.size:
+    """A legend panel (:func:`legend_lines`) as tall as the picture; None when no class is
+    present."""
+    lines = legend_lines(labels, classes, max(1, (height - 8) // _ROW))
+    if not lines:
         return None
-    order = ids[np.argsort(-counts, kind="stable")]
-    share = dict(zip(ids.tolist(), (100.0 * counts / labels.size).tolist()))
-    capacity = max(1, (height - 8) // _ROW)
-    shown = order if len(order) <= capacity else order[: capacity - 1]
-    lines = [(int(i), f"{classes[i]} {share[int(i)]:.0f}%") for i in shown]
-    if len(shown) < len(order):
-        lines.append((None, f"+{len(order) - len(shown)} more"))
     width = 10 + 8 * max([len(text) for _, text in lines] + [6]) + 26
     panel = np.full((max(height, _ROW * len(lines) + 8), width, 3), 255, np.uint8)
     for n, (class_id, text) in enumerate(lines):

@@ -40,6 +40,14 @@ from pathlib import Path
 
 import torch
 from benchmark_models import VARIANTS, agreement, build, count_flops, hf_model
+from benchmark_report import (
+    known_peak_tflops,
+    processor,
+    ratios,
+    settings_table,
+    utilisation,
+    versions,
+)
 
 from mmseg_beit.utils.io import atomic_path
 
@@ -330,10 +338,10 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d"),
         "machine": {
             "platform": platform.platform(),
-            "processor": _processor(),
+            "processor": processor(),
             "threads": torch.get_num_threads(),
         },
-        "versions": _versions(),
+        "versions": versions(),
         "results": [],
     }
     if args.agreement:
@@ -375,14 +383,14 @@ def main() -> int:
             result = _run_worker(spec)
             report["results"].append(result)
             print(json.dumps(result), flush=True)
-    report["ratios"] = _ratios(report["results"])
+    report["ratios"] = ratios(report["results"])
     if "settings" in args.modes:
-        report["settings"] = _settings(report["results"])
+        report["settings"] = settings_table(report["results"])
         print(json.dumps(report["settings"], indent=1))
     print(json.dumps(report["ratios"], indent=1))
     if "flops_per_image" in report:
-        peak = args.peak_tflops or _known_peak_tflops(args.device)
-        report["backbone_utilisation"] = _utilisation(report, peak)
+        peak = args.peak_tflops or known_peak_tflops(args.device)
+        report["backbone_utilisation"] = utilisation(report, peak)
         print(json.dumps(report["backbone_utilisation"], indent=1))
     if args.json:
         with atomic_path(args.json) as tmp:
@@ -405,96 +413,6 @@ def _run_worker(spec: dict) -> dict:
             f"benchmark worker {spec['impl']}/{spec['mode']} failed:\n{out.stderr[-3000:]}"
         )
     return json.loads(lines[-1][len("RESULT ") :])
-
-
-def _ratios(results: list[dict]) -> dict:
-    """How many times faster / leaner ours is than each other measurement."""
-    ours = {
-        (r["mode"], r["dtype"]): r
-        for r in results
-        if r["impl"] == "ours" and r["variant"] == "preset"
-    }
-    ratios = {}
-    for r in results:
-        if r["impl"] == "ours":
-            continue
-        for (mode, dtype), mine in ours.items():
-            if mode != r["mode"]:
-                continue
-            name = f"{mode}: ours {dtype} vs {r['impl']} {r['dtype']}"
-            memory = r["peak_memory_mb"]
-            ratios[name] = {
-                "speedup": r["median_s"] / mine["median_s"],
-                "memory_ratio": mine["peak_memory_mb"] / memory if memory > 0 else None,
-            }
-    return ratios
-
-
-def _settings(results: list[dict]) -> dict:
-    """Median inference seconds of ours per dtype and speed variant (``--modes settings``)."""
-    table: dict = {}
-    for r in results:
-        if r["impl"] == "ours" and r["mode"] == "infer":
-            table.setdefault(r["dtype"], {})[r["variant"]] = r["median_s"]
-    return table
-
-
-# Dense (no sparsity) bf16/fp16 tensor-core peaks, TFLOP/s, from the vendor's data sheets.
-_PEAK_TFLOPS = {"H100 PCIe": 756.0, "H100": 989.4, "H200": 989.4, "A100": 312.0}
-
-
-def _known_peak_tflops(device: str) -> float | None:
-    if device != "cuda":
-        return None
-    name = torch.cuda.get_device_name()
-    return next((peak for key, peak in _PEAK_TFLOPS.items() if key in name), None)
-
-
-def _utilisation(report: dict, peak_tflops: float | None) -> dict:
-    """Achieved backbone TFLOP/s per run of ours, and its share of the 16-bit peak (MFU)."""
-    flops = report["flops_per_image"]["backbone"]
-    out = {}
-    for r in report["results"]:
-        if r["impl"] != "ours" or r["variant"] != "preset" or "backbone_median_s" not in r:
-            continue
-        tflops = flops * r["batch"] / r["backbone_median_s"] / 1e12
-        entry = {"backbone_tflops_per_s": tflops}
-        if peak_tflops and r["dtype"] != "fp32":
-            entry |= {"peak_tflops_per_s": peak_tflops, "mfu": tflops / peak_tflops}
-        out[f"{r['mode']} {r['dtype']}"] = entry
-    return out
-
-
-def _processor() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _versions() -> dict:
-    import mmcv
-    import mmengine
-    import mmseg
-
-    versions = {"torch": torch.__version__, "mmengine": mmengine.__version__}
-    versions |= {
-        "mmcv": mmcv.__version__,
-        "mmseg": mmseg.__version__,
-        "python": platform.python_version(),
-    }
-    try:
-        import transformers
-
-        versions["transformers"] = transformers.__version__
-    except ImportError:
-        pass
-    if torch.cuda.is_available():
-        versions["cuda_device"] = torch.cuda.get_device_name()
-    return versions
 
 
 if __name__ == "__main__":
