@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 
 from mmseg_beit.apis.config import is_tta_model, load_config
 from mmseg_beit.runtime.allocator import keep_freed_memory
@@ -43,9 +44,29 @@ def check_train_batch(cfg: Config, processes: int) -> None:
         )
 
 
+def cap_loader_workers(cfg: Config, processes_here: int) -> None:
+    """Gives each data loader at most one worker per CPU core of this process (the machine's
+    cores shared among its processes), and at least one.
+
+    Without a GPU the workers share the cores with the model itself: more workers than cores
+    only add process forks and contention (a 2-iteration run of a shipped config on 2 cores
+    took about 4 s less with 2 workers per loader than with the configs' 4).
+    """
+    cores = max(1, len(os.sched_getaffinity(0)) // max(1, processes_here))
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        loader = cfg.get(name)
+        if loader and loader.get("num_workers", 0) > cores:
+            print_log(
+                f"{name}: {loader.num_workers} workers -> {cores}, the CPU cores of this process "
+                "(no GPU: workers and model share the cores)",
+                logger="current",
+            )
+            loader.num_workers = cores
+
+
 def prepare_launch(cfg: Config, launcher: str) -> Config:
-    """Sets the launcher; without CUDA, uses gloo, CPU-only DDP and a heap that keeps freed
-    memory (:func:`keep_freed_memory`).
+    """Sets the launcher; without CUDA, uses gloo, CPU-only DDP, a heap that keeps freed memory
+    (:func:`keep_freed_memory`) and no more data workers than cores (:func:`cap_loader_workers`).
 
     mmengine's own ``init_dist`` calls ``torch.cuda.set_device``, so on CPU the process group is
     started here (mmengine then finds it and skips its own start).
@@ -54,6 +75,7 @@ def prepare_launch(cfg: Config, launcher: str) -> Config:
     if torch.cuda.is_available():
         return cfg
     keep_freed_memory()
+    cap_loader_workers(cfg, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
     if launcher == "none":
         return cfg
     cfg.env_cfg = ConfigDict(cfg.get("env_cfg", {}))
