@@ -9,6 +9,7 @@ width and depth only, through ``--cfg-options``.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -148,3 +149,10 @@ def cli(*args: str) -> list[str]:
 def script(name: str, *args: str) -> list[str]:
     """``bash tools/NAME ARGS`` of this checkout."""
     return ["bash", str(REPO / "tools" / name), *args]
+
+
+def logged_miou(output: str, loop: str) -> float:
+    """The last mIoU a run logged for ``loop`` ('val' in training, 'test')."""
+    found = re.findall(rf"Iter\({loop}\) \[\d+/\d+\].*?mIoU: (\d+\.\d+)", output)
+    assert found, output[-3000:]
+    return float(found[-1])

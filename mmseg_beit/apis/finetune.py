@@ -76,6 +76,8 @@ def finetune_config(
     out = Path(out)
     if out.suffix != ".py":
         raise ValueError(f"{out}: the config must end in .py")
+    if checkpoint and not Path(checkpoint).is_file():  # before any file is written
+        raise FileNotFoundError(f"{checkpoint}: no such checkpoint file")
     found = scan_folders(images, masks)
     count = found.num_classes - 1 if zero_is_ignore else found.num_classes
     classes = _classes(classes_file, count)

@@ -12,6 +12,8 @@ with onnxruntime (pip install 'mmseg-beit[deploy]') and writes the same files as
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from mmseg_beit.cli.common import fail
 
@@ -28,7 +30,14 @@ def run(args: argparse.Namespace) -> int:
     import mmseg_beit  # noqa: F401
     from mmseg_beit.checkpoint import CheckpointError
     from mmseg_beit.deploy import export
+    from mmseg_beit.utils.configs import CHECKPOINT_SUFFIXES
 
+    if args.checkpoint is None and Path(args.source).suffix not in CHECKPOINT_SUFFIXES:
+        print(
+            "mmseg-beit export: no checkpoint given (--checkpoint): the exported model has "
+            "random weights",
+            file=sys.stderr,
+        )
     try:
         out = export(args.source, args.out, args.checkpoint, args.format, args.opset)
     except (CheckpointError, FileNotFoundError, ValueError, ImportError) as error:

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from mmseg_beit.evaluation import LabelRangeError
     from mmseg_beit.runtime.data_check import DataCheckError, check_run_data
     from mmseg_beit.runtime.launch import finish_launch, prepare_launch, run_config
+    from mmseg_beit.utils.configs import CHECKPOINT_SUFFIXES
 
     checkpoint = args.checkpoint or args.config
     for option in ("out", "show_dir"):
@@ -48,8 +49,13 @@ def run(args: argparse.Namespace) -> int:
         if value and (Path(value).suffix or Path(value).is_file()):
             flag = "--" + option.replace("_", "-")
             return fail("test", f"{flag} takes a folder for PNG files, not {value!r}")
+    if not Path(checkpoint).is_file():  # before anything is built
+        if args.checkpoint or Path(checkpoint).suffix in CHECKPOINT_SUFFIXES:
+            return fail("test", f"{checkpoint}: no such checkpoint file")
+        return fail("test", f"no checkpoint given: mmseg-beit test {args.config} CHECKPOINT")
     try:
         cfg = run_config(args.config, args.cfg_options, args.work_dir)
+        cfg.load_from = None  # the checkpoint under test is loaded below, and nothing on top
         if args.eval:
             cfg.test_evaluator.iou_metrics = list(args.eval)
         if args.out:

@@ -46,7 +46,7 @@ def export(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
     if out.suffix != FORMATS[fmt]:
-        raise ValueError(f"{out}: a {fmt} file ends in {FORMATS[fmt]}")
+        raise ValueError(f"{out}: the {fmt} format writes a {FORMATS[fmt]} file")
     check_not_input(out, *(p for p in (source, checkpoint) if p))
     model = load_segmentor(source, checkpoint, device="cpu", precision="fp32")
     graph, settings, _ = windows_of(model)

@@ -14,6 +14,9 @@ def shipped_configs() -> list[Path]:
     return sorted(p for p in CONFIG_ROOT.rglob("*.py") if "_base_" not in p.parts)
 
 
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+
+
 def find_config(name: str | os.PathLike) -> Path:
     """A config file from a path, or a shipped config from its name (with or without ``.py``,
     with or without its folder, e.g. ``upernet_beit-tiny_toy`` or ``beit/upernet_beit-tiny_toy``).
@@ -24,6 +27,8 @@ def find_config(name: str | os.PathLike) -> Path:
     path = Path(name)
     if path.is_file():
         return path
+    if path.suffix in CHECKPOINT_SUFFIXES:  # a checkpoint that would have carried its config
+        raise FileNotFoundError(f"{name}: no such checkpoint file")
     stem = path.name.removesuffix(".py")
     matches = [p for p in shipped_configs() if p.stem == stem]
     if str(path.parent) not in ("", "."):

@@ -136,3 +136,44 @@ def test_model_stats_counts_every_parameter_and_flops(tmp_path):
     listed = float(re.search(r"^total\s+([\d.]+)M", out.stdout, re.M).group(1))
     assert listed == round(total / 1e6, 2)
     assert "(training)" in out.stdout  # the auxiliary head has no inference FLOPs
+
+
+def test_test_without_a_checkpoint_says_so_before_building_anything(capsys):
+    assert main(["test", "upernet_beit-tiny_toy"]) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint given: mmseg-beit test upernet_beit-tiny_toy CHECKPOINT" in err
+
+
+def test_test_names_a_missing_checkpoint_as_a_checkpoint(capsys):
+    assert main(["test", "upernet_beit-tiny_toy", "nosuch.pth"]) == 2
+    assert "nosuch.pth: no such checkpoint file" in capsys.readouterr().err
+
+
+def test_test_scores_its_checkpoint_not_the_configs_load_from(toy_checkpoint, tmp_path):
+    """A fine-tuning config's load_from (its starting weights) is not loaded over the
+    checkpoint under test (here it names a file that does not exist)."""
+    from mmseg_beit.datasets import make_toy_ade20k
+
+    make_toy_ade20k(tmp_path / "data" / "toy_ade20k", num_train=1, num_val=2)
+    options = ["--cfg-options", "load_from=start_weights.pth"]
+    out = run(cli("test", str(toy_checkpoint), *options), tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "start_weights.pth" not in out.stdout + out.stderr
+    assert "Iter(test) [2/2]" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("command", ["infer", "export"])
+def test_a_missing_checkpoint_is_named_a_checkpoint(command, tmp_path, capsys):
+    image = tmp_path / "a.png"
+    image.write_bytes(b"")
+    args = [str(image), "--checkpoint", "nosuch.pth"] if command == "infer" else ["nosuch.pth"]
+    args += [] if command == "infer" else [str(tmp_path / "x.onnx")]
+    assert main([command, *args]) != 0
+    assert "nosuch.pth: no such checkpoint file" in capsys.readouterr().err
+
+
+def test_export_without_a_checkpoint_warns_of_random_weights(tmp_path, capsys):
+    assert main(["export", "upernet_beit-tiny_toy", str(tmp_path / "x.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint given (--checkpoint): the exported model has random weights" in err
+    assert "x.txt: the onnx format writes a .onnx file" in err

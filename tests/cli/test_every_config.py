@@ -7,21 +7,13 @@ schedule and hooks are the config's. Batch-1 recipes (8 GPUs x 1 image) train as
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from mmengine.config import Config
-from userland import cli, make_ade_folder, make_pretrained, run, script, shrink_options
+from userland import cli, logged_miou, make_ade_folder, make_pretrained, run, script, shrink_options
 
 from mmseg_beit.utils.configs import shipped_configs
 
 CONFIGS = shipped_configs()
-
-
-def _miou(output: str, loop: str) -> float:
-    found = re.findall(rf"Iter\({loop}\) \[\d+/\d+\].*?mIoU: (\d+\.\d+)", output)
-    assert found, output[-3000:]
-    return float(found[-1])
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
@@ -42,7 +34,7 @@ def test_config_trains_two_iterations_then_tests(config, tmp_path):
     output = trained.stdout + trained.stderr
     assert "Saving checkpoint at 2 iterations" in output
     assert ("Distributed training: True" in output) == (processes == 2)
-    logged = _miou(output, "val")
+    logged = logged_miou(output, "val")
     checkpoint = tmp_path / "work" / "iter_2.pth"
     assert checkpoint.is_file()
 
@@ -59,4 +51,4 @@ def test_config_trains_two_iterations_then_tests(config, tmp_path):
         assert "multi-scale + flip: 12 views per image" in output
         assert "Distributed launcher: pytorch" in output
     else:
-        assert logged == pytest.approx(_miou(output, "test"), abs=0.011)
+        assert logged == pytest.approx(logged_miou(output, "test"), abs=0.011)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import torch
 from conftest import REPO
-from userland import cli, run
+from userland import cli, logged_miou, run
 
 from mmseg_beit.datasets.toy_ade20k import make_scene
 
@@ -52,9 +52,25 @@ def test_prepare_train_test_infer_on_a_folder_of_images_and_masks(tmp_path):
     tested = run(cli("test", "work/iter_2.pth"), tmp_path)
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert "round or square" in tested.stdout + tested.stderr  # per-class IoU table
+    # the checkpoint is scored, not the config's starting weights (its load_from)
+    assert logged_miou(tested.stdout + tested.stderr, "test") == logged_miou(
+        trained.stdout + trained.stderr, "val"
+    )
     inferred = run(
         cli("infer", "mine/images/photo0.jpg", "--checkpoint", "work/iter_2.pth"), tmp_path
     )
     assert inferred.returncode == 0, inferred.stderr[-3000:]
     labels = cv2.imread(str(tmp_path / "outputs" / "photo0.png"), cv2.IMREAD_UNCHANGED)
     assert labels.shape == (90, 130) and set(np.unique(labels)) <= {1, 2, 3}
+
+
+def test_prepare_data_with_a_missing_checkpoint_writes_nothing(tmp_path):
+    _own_data(tmp_path / "mine", count=2)
+    prepared = run(
+        cli("prepare-data", "mine/images", "mine/masks", "--out", "mine.py", "--checkpoint",
+            "nosuch.pth"),
+        tmp_path,
+    )  # fmt: skip
+    assert prepared.returncode == 2
+    assert "nosuch.pth: no such checkpoint file" in prepared.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]

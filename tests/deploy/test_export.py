@@ -99,4 +99,4 @@ def test_infer_with_onnxruntime_writes_pytorchs_files(exported, checkpoint, toy_
 
 def test_export_command_refuses_a_suffix_that_is_not_the_formats(checkpoint, tmp_path):
     out = run(cli("export", str(checkpoint), "model.pt2"), tmp_path)
-    assert out.returncode == 2 and "a onnx file ends in .onnx" in out.stderr
+    assert out.returncode == 2 and "the onnx format writes a .onnx file" in out.stderr

@@ -3,20 +3,12 @@ BatchNorm statistics, so the mIoU logged while training is the saved checkpoint'
 
 from __future__ import annotations
 
-import re
-
 import cv2
 import numpy as np
 from conftest import REPO
-from userland import cli, run, script
+from userland import cli, logged_miou, run, script
 
 CONFIG = str(REPO / "configs/beit/upernet_beit-tiny_toy.py")
-
-
-def _miou(output: str, loop: str) -> float:
-    found = re.findall(rf"Iter\({loop}\) \[\d+/\d+\].*?mIoU: (\d+\.\d+)", output)
-    assert found, output[-3000:]
-    return float(found[-1])
 
 
 def test_validation_mious_of_two_process_training_equal_the_checkpoints(tmp_path):
@@ -25,17 +17,17 @@ def test_validation_mious_of_two_process_training_equal_the_checkpoints(tmp_path
     assert train.returncode == 0, train.stderr[-4000:]
     output = train.stdout + train.stderr
     assert "Distributed training: True" in output and "Iter(val) [8/8]" in output  # 16 / 2
-    logged = _miou(output, "val")
+    logged = logged_miou(output, "val")
     assert logged > 0
     checkpoint = str(tmp_path / "work" / "iter_8.pth")
 
     labels = tmp_path / "labels"
     test = run(script("dist_test.sh", CONFIG, checkpoint, "2", "--out", str(labels)), tmp_path)
     assert test.returncode == 0, test.stderr[-4000:]
-    assert _miou(test.stdout + test.stderr, "test") == logged
+    assert logged_miou(test.stdout + test.stderr, "test") == logged
     single = run(cli("test", CONFIG, checkpoint), tmp_path)
     assert single.returncode == 0, single.stderr[-4000:]
-    assert _miou(single.stdout + single.stderr, "test") == logged
+    assert logged_miou(single.stdout + single.stderr, "test") == logged
 
     written = sorted(labels.glob("*.png"))
     assert len(written) == 16  # both ranks wrote theirs
