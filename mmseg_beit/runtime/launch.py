@@ -52,7 +52,10 @@ def cap_loader_workers(cfg: Config, processes_here: int) -> None:
     only add process forks and contention (a 2-iteration run of a shipped config on 2 cores
     took about 4 s less with 2 workers per loader than with the configs' 4).
     """
-    cores = max(1, len(os.sched_getaffinity(0)) // max(1, processes_here))
+    available = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )  # macOS has no affinity call
+    cores = max(1, available // max(1, processes_here))
     for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
         loader = cfg.get(name)
         if loader and loader.get("num_workers", 0) > cores:
