@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
         if value and (Path(value).suffix or Path(value).is_file()):
             flag = "--" + option.replace("_", "-")
             return fail("test", f"{flag} takes a folder for PNG files, not {value!r}")
-    if not Path(checkpoint).is_file():  # before anything is built
-        if args.checkpoint or Path(checkpoint).suffix in CHECKPOINT_SUFFIXES:
-            return fail("test", f"{checkpoint}: no such checkpoint file")
+    # before anything is built (a missing checkpoint as CONFIG: find_config says so)
+    if args.checkpoint is None and Path(args.config).suffix not in CHECKPOINT_SUFFIXES:
         return fail("test", f"no checkpoint given: mmseg-beit test {args.config} CHECKPOINT")
+    if args.checkpoint and not Path(args.checkpoint).is_file():
+        return fail("test", f"{args.checkpoint}: no such checkpoint file")
     try:
         cfg = run_config(args.config, args.cfg_options, args.work_dir)
         cfg.load_from = None  # the checkpoint under test is loaded below, and nothing on top

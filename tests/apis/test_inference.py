@@ -20,13 +20,8 @@ CONFIG = REPO / "configs/beit/upernet_beit-tiny_toy.py"
 
 
 @pytest.fixture(scope="module")
-def checkpoint(toy_checkpoint):
-    return toy_checkpoint
-
-
-@pytest.fixture(scope="module")
-def model(checkpoint):
-    return load_segmentor(CONFIG, checkpoint)
+def model(toy_checkpoint):
+    return load_segmentor(CONFIG, toy_checkpoint)
 
 
 def test_paths_arrays_and_pil_images_give_the_same_result(model, toy_root):
@@ -44,13 +39,13 @@ def test_paths_arrays_and_pil_images_give_the_same_result(model, toy_root):
     np.testing.assert_array_equal(probs.argmax(0), by_path.labels)
 
 
-def test_tta_averages_the_views(checkpoint, toy_root):
+def test_tta_averages_the_views(toy_checkpoint, toy_root):
     cfg = Config.fromfile(str(CONFIG))
     cfg.tta_pipeline[2].transforms[0] = [
         dict(type="ResizeWithMinSize", scale=(512, 128), ratio=1.0)
     ]
-    plain = load_segmentor(cfg, checkpoint)
-    tta = load_segmentor(cfg, checkpoint, tta=True)
+    plain = load_segmentor(cfg, toy_checkpoint)
+    tta = load_segmentor(cfg, toy_checkpoint, tta=True)
     image = read_image(sorted((toy_root / "images" / "validation").glob("*.jpg"))[1])
     resized = cv2.resize(image, _tta_size(image))
     direct = segment(plain, resized, with_probs=True)[0].probs
@@ -111,7 +106,7 @@ def test_wrong_checkpoint_is_a_clear_error(tmp_path):
         load_segmentor(CONFIG, bad)
 
 
-def test_infer_tool_end_to_end(checkpoint, toy_root, tmp_path):
+def test_infer_tool_end_to_end(toy_checkpoint, toy_root, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     glob = str(toy_root / "images" / "validation" / "toy_0000[01].jpg")
@@ -124,7 +119,7 @@ def test_infer_tool_end_to_end(checkpoint, toy_root, tmp_path):
         "--config",
         str(CONFIG),
         "--checkpoint",
-        str(checkpoint),
+        str(toy_checkpoint),
         "--out-dir",
         str(out_dir),
         "--opacity",
@@ -144,12 +139,12 @@ def test_infer_tool_end_to_end(checkpoint, toy_root, tmp_path):
         assert overlay.shape[0] == image.shape[0] and overlay.shape[1] > image.shape[1]  # + legend
 
 
-def test_test_tool_show_dir_and_out(checkpoint, toy_root, tmp_path):
+def test_test_tool_show_dir_and_out(toy_checkpoint, toy_root, tmp_path):
     command = [
         sys.executable,
         str(REPO / "tools/test.py"),
         str(CONFIG),
-        str(checkpoint),
+        str(toy_checkpoint),
         "--work-dir",
         str(tmp_path / "work"),
         "--show-dir",
@@ -172,13 +167,13 @@ def test_test_tool_show_dir_and_out(checkpoint, toy_root, tmp_path):
         )
 
 
-def test_mmseg_inferencer_works_with_our_configs(checkpoint, toy_root):
+def test_mmseg_inferencer_works_with_our_configs(toy_checkpoint, toy_root):
     from mmseg.apis import MMSegInferencer
 
-    inferencer = MMSegInferencer(model=str(CONFIG), weights=str(checkpoint), device="cpu")
+    inferencer = MMSegInferencer(model=str(CONFIG), weights=str(toy_checkpoint), device="cpu")
     image = read_image(sorted((toy_root / "images" / "validation").glob("*.jpg"))[0])
     result = inferencer(image, return_datasamples=True)
-    model = load_segmentor(CONFIG, checkpoint)
+    model = load_segmentor(CONFIG, toy_checkpoint)
     np.testing.assert_array_equal(
         result.pred_sem_seg.data[0].numpy(), segment(model, image)[0].labels
     )
