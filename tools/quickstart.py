@@ -12,21 +12,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-from mmseg_beit.apis import load_segmentor, read_image, render_overlay, segment
+from mmseg_beit.apis import load_segmentor, read_image, segment
 from mmseg_beit.datasets import make_toy_ade20k
+from mmseg_beit.runtime.console import quiet_console
+from mmseg_beit.runtime.runner import Runner
 from mmseg_beit.utils.configs import find_config
 from mmseg_beit.utils.io import write_image
+from mmseg_beit.utils.visualization import render_comparison
 
 CONFIG = find_config("upernet_beit-tiny_toy")  # shipped inside the installed package
-
-
-def _titled(panel: np.ndarray, title: str) -> np.ndarray:
-    """The panel under a white strip holding its title."""
-    strip = np.full((26, panel.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, title, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
-    return np.concatenate([strip, panel], axis=0)
 
 
 def _picture(model, image_path: Path, label_path: Path, out: Path) -> None:
@@ -37,12 +32,8 @@ def _picture(model, image_path: Path, label_path: Path, out: Path) -> None:
     truth = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED).astype(np.int64) - 1
     truth[truth < 0] = 255  # ADE20K: 0 is "other", ignored
     predicted = segment(model, image_path)[0].labels
-    panels = [
-        _titled(image_rgb, "image"),
-        _titled(render_overlay(image_rgb, truth, classes, palette, 0.6, legend=False), "truth"),
-        _titled(render_overlay(image_rgb, predicted, classes, palette, 0.6), "prediction"),
-    ]
-    write_image(out, np.concatenate(panels, axis=1)[..., ::-1])
+    picture = render_comparison(image_rgb, truth, predicted, classes, palette, 0.6)
+    write_image(out, picture[..., ::-1])
 
 
 def _majority_class_miou(data_root: Path, num_classes: int) -> float:
@@ -61,7 +52,9 @@ def main() -> None:
     parser.add_argument("--work-dir", default="work_dirs/quickstart")
     parser.add_argument("--data-root", default="data/toy_ade20k")
     parser.add_argument("--iters", type=int, default=None, help="training iterations (config: 600)")
+    parser.add_argument("--verbose", action="store_true", help="config and warnings on screen")
     args = parser.parse_args()
+    quiet_console(args.verbose)
     start = time.time()
 
     data_root = Path(args.data_root)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import ast
 import inspect
 import os
 from pathlib import Path
@@ -10,6 +10,7 @@ from pathlib import Path
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 
+from mmseg_beit.apis.overrides import check_overrides, nearest
 from mmseg_beit.checkpoint import CheckpointError, load_file
 from mmseg_beit.utils.configs import find_config
 
@@ -36,36 +37,58 @@ def load_config(source: str | os.PathLike | Config, cfg_options: dict | None = N
 
     Raises:
         FileNotFoundError: No such config.
-        ValueError: An override names an unknown top-level key, or a hook an argument it does
-            not take (with the nearest valid name).
+        ValueError: A config file (or one of its ``_base_``) with a syntax error, naming the
+            file and line; an override that names an unknown key or a variable that no longer
+            takes effect (:mod:`mmseg_beit.apis.overrides`), or a hook an argument it does not
+            take (with the nearest valid name).
     """
     if isinstance(source, Config):
         cfg = source
     elif Path(source).suffix in CHECKPOINT_SUFFIXES and Path(source).is_file():
         cfg = config_of_checkpoint(source)
     else:
-        cfg = Config.fromfile(str(find_config(source)))
+        path = find_config(source)
+        try:
+            cfg = Config.fromfile(str(path))
+        except SyntaxError as error:  # mmengine parses without a file name: "<unknown>"
+            raise ValueError(syntax_error_message(path, error)) from None
     if cfg_options:
-        check_top_level_keys(cfg, cfg_options)
+        check_overrides(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     check_hook_arguments(cfg)
     return cfg
 
 
-def _nearest(name: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def syntax_error_message(path: Path, error: SyntaxError) -> str:
+    """'FILE, line N: MESSAGE: TEXT' for the config file or ``_base_`` that does not parse."""
+    for file in _config_files(Path(path)):
+        try:
+            ast.parse(file.read_text(), filename=str(file))
+        except SyntaxError as found:
+            text = (found.text or "").strip()
+            return f"{file}, line {found.lineno}: {found.msg}" + (f": {text}" if text else "")
+    return f"{path}: {error.msg} (line {error.lineno} of it or of one of its _base_ files)"
 
 
-def check_top_level_keys(cfg: Config, options: dict) -> None:
-    """Every override must start with a key the config has."""
-    valid = list(cfg.keys())
-    for key in options:
-        top = key.split(".")[0]
-        if top not in cfg:
-            raise ValueError(
-                f"--cfg-options {key}: the config has no key {top!r}{_nearest(top, valid)}"
-            )
+def _config_files(path: Path) -> list[Path]:
+    """A config file and, if it parses, its local ``_base_`` files (recursively)."""
+    files = [path]
+    try:
+        tree = ast.parse(path.read_text())
+    except (SyntaxError, OSError):
+        return files
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_base_" for t in node.targets
+        ):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            for base in [bases] if isinstance(bases, str) else bases:
+                if "::" not in base and (path.parent / base).is_file():
+                    files += _config_files(path.parent / base)
+    return files
 
 
 def check_hook_arguments(cfg: Config) -> None:
@@ -92,7 +115,7 @@ def check_hook_arguments(cfg: Config) -> None:
         for arg in hook:
             if arg not in ("type", "priority", "_scope_") and arg not in params:
                 raise ValueError(
-                    f"{where}.{arg}: {cls.__name__} takes no argument {arg!r}{_nearest(arg, valid)}"
+                    f"{where}.{arg}: {cls.__name__} takes no argument {arg!r}{nearest(arg, valid)}"
                 )
 
 

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
-import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 
 from mmseg_beit.apis.config import is_tta_model, load_config
+from mmseg_beit.apis.weights_check import check_weights, train_from_scratch
 from mmseg_beit.checkpoint import load_file, save_checkpoint, state_dict_of
 from mmseg_beit.datasets.folder import scan_folders, split_names
+from mmseg_beit.datasets.mask_labels import plan_labels
 from mmseg_beit.registry import MODELS
 from mmseg_beit.utils.io import atomic_path
 
-
-def _classes(classes_file: str | None, count: int) -> list[str]:
-    if classes_file is None:
-        return [f"class{i}" for i in range(count)]
-    names = [line.strip() for line in Path(classes_file).read_text().splitlines() if line.strip()]
-    if len(names) < count:
-        raise ValueError(f"{classes_file}: {len(names)} names, but the masks use {count} classes")
-    return names
+# Top-level keys read besides the Runner's arguments (multi-scale test, imports, mmseg's tools).
+RUN_KEYS = {"tta_model", "tta_pipeline", "custom_imports", "runner_type"}
+METAINFO = "__metainfo__"  # stands for the config's one ``metainfo`` variable
 
 
 def _set_reduce_zero_label(steps: list, value: bool) -> None:
@@ -58,44 +56,91 @@ def _start_checkpoint(cfg: Config, checkpoint: str, out: Path) -> list[str]:
     return lines
 
 
+def _packed(items: list, indent: str = "        ", width: int = 99) -> str:
+    """``repr`` of the items, as many to a line as fit."""
+    lines, line = [], indent
+    for item in map(repr, items):
+        if len(line) + len(item) + 2 > width and line.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += item + ", "
+    return "\n".join([*lines, line.rstrip()])
+
+
+def _metainfo_text(classes: list[str], palette: list | None) -> str:
+    """``metainfo = dict(classes=[...], palette=[...])``, many to a line (the config's
+    dataloaders name it; written out by mmengine, 150 classes take 1,000 lines each time)."""
+    text = f"metainfo = dict(\n    classes=[\n{_packed(classes)}\n    ],\n"
+    if palette:
+        text += f"    palette=[\n{_packed(palette)}\n    ],\n"
+    return text + ")\n"
+
+
+def used_keys(cfg: Config) -> Config:
+    """The config without the top-level variables nothing reads once it is resolved (the
+    recipe's ``data_root``, ``dataset_type``, pipelines and sizes already copied into the
+    dataloaders): only what mmengine's Runner, MMSegmentation's tools and this package read."""
+    keep = set(inspect.signature(Runner.__init__).parameters) - {"self", "cfg"} | RUN_KEYS
+    if "data_preprocessor" in cfg.model:  # the model's own wins over the top-level one
+        keep.discard("data_preprocessor")
+    return Config({key: cfg[key] for key in cfg if key in keep}, filename=cfg.filename)
+
+
 def finetune_config(
     images: str | os.PathLike,
     masks: str | os.PathLike,
     out: str | os.PathLike,
     recipe: str = "upernet_beit-base_8x2_640x640_160k_ade20k",
-    classes_file: str | None = None,
+    classes: str | None = None,
+    zero_label: str | None = None,
     checkpoint: str | None = None,
     val_fraction: float = 0.1,
-    zero_is_ignore: bool = False,
+    from_scratch: bool = False,
 ) -> list[str]:
     """Writes a config training ``recipe`` on the image / mask folders; returns a report.
 
+    Args:
+        classes: Class names: a file, a comma-separated list, ``ade20k`` or ``numbered``
+            (see :func:`~mmseg_beit.datasets.mask_labels.plan_labels`).
+        zero_label: ``"ignore"`` (0 = unlabeled, ADE20K), ``"class"``, or None to decide from
+            the names, or refuse.
+        from_scratch: No pretrained backbone (``model.backbone.init_cfg=None``).
+
     Raises:
-        ValueError: No pairs, bad masks, too few class names, a bad split fraction.
+        ValueError: No pairs, bad masks, no or too few class names, an undecided meaning of 0,
+            a bad split fraction.
+        FileNotFoundError: The checkpoint, or a weight file the recipe needs, is missing.
     """
     out = Path(out)
     if out.suffix != ".py":
         raise ValueError(f"{out}: the config must end in .py")
+    if checkpoint and from_scratch:
+        raise ValueError("--checkpoint and --from-scratch: choose one")
     if checkpoint and not Path(checkpoint).is_file():  # before any file is written
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint file")
     found = scan_folders(images, masks)
-    count = found.num_classes - 1 if zero_is_ignore else found.num_classes
-    classes = _classes(classes_file, count)
-    palette = np.random.default_rng(0).integers(0, 256, (len(classes), 3)).tolist()
+    plan = plan_labels(found, classes, zero_label)
     train, val = split_names(found.names, val_fraction)
     cfg = load_config(recipe)
     segmentor = cfg.model.module if is_tta_model(cfg.model) else cfg.model
-    segmentor.decode_head.num_classes = len(classes)
+    segmentor.decode_head.num_classes = len(plan.classes)
     if segmentor.get("auxiliary_head"):
-        segmentor.auxiliary_head.num_classes = len(classes)
-    lists = {}
-    for split, names in (("train", train), ("val", val)):
-        lists[split] = out.with_name(f"{out.stem}_{split}.txt").resolve()
-        with atomic_path(lists[split]) as tmp:
-            tmp.write_text("\n".join(names) + "\n")
+        segmentor.auxiliary_head.num_classes = len(plan.classes)
+    lines = [
+        f"{len(found.names)} pairs, {len(plan.classes)} classes; "
+        f"train {len(train)}, val {len(val)}",
+        *plan.notes,
+    ]
+    if from_scratch:
+        lines.append(train_from_scratch(cfg))
+    if not checkpoint:
+        check_weights(cfg, "prepare-data")  # before any file is written
+    lists = {
+        split: out.with_name(f"{out.stem}_{split}.txt").resolve() for split in ("train", "val")
+    }
     for split, loader in (("train", "train_dataloader"), ("val", "val_dataloader")):
         dataset = cfg[loader].dataset
-        _set_reduce_zero_label(dataset.pipeline, zero_is_ignore)
+        _set_reduce_zero_label(dataset.pipeline, plan.zero_is_ignore)
         dataset.update(
             type="BaseSegDataset",
             data_root="",
@@ -105,18 +150,24 @@ def finetune_config(
             ann_file=str(lists[split]),
             img_suffix=found.img_suffix,
             seg_map_suffix=".png",
-            reduce_zero_label=zero_is_ignore,
-            metainfo=dict(classes=classes, palette=palette),
+            reduce_zero_label=plan.zero_is_ignore,
+            metainfo=METAINFO,  # written once, at the top
         )
     cfg.test_dataloader = cfg.val_dataloader
-    _set_reduce_zero_label(cfg.get("tta_pipeline", []), zero_is_ignore)
-    lines = [
-        f"{len(found.names)} pairs, {len(classes)} classes; train {len(train)}, val {len(val)}"
-    ]
+    _set_reduce_zero_label(cfg.get("tta_pipeline", []), plan.zero_is_ignore)
     if checkpoint:
         lines += _start_checkpoint(cfg, checkpoint, out)
-    header = f"# Fine-tuning {Path(recipe).stem} on {found.images} / {found.masks}.\n"
+    for split, names in (("train", train), ("val", val)):
+        with atomic_path(lists[split]) as tmp:
+            tmp.write_text("\n".join(names) + "\n")
+    zero = "0 = unlabeled (ignored)" if plan.zero_is_ignore else f"0 = {plan.classes[0]!r}"
+    header = (
+        f"# Fine-tuning {Path(recipe).stem} on {found.images} / {found.masks}\n"
+        f"# (mmseg-beit prepare-data): {len(plan.classes)} classes, {zero}. The recipe resolved,\n"
+        "# with only the keys a run reads; change it here or with --cfg-options.\n"
+    )
     with atomic_path(out) as tmp:
-        tmp.write_text(header + cfg.pretty_text)
+        text = used_keys(cfg).pretty_text.replace(repr(METAINFO), "metainfo")
+        tmp.write_text(header + _metainfo_text(plan.classes, plan.palette) + text)
     lines.append(f"wrote {out}; train with: mmseg-beit train {out}")
     return lines

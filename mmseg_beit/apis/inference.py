@@ -24,8 +24,10 @@ from mmseg_beit.apis.config import (
     is_tta_model,
     load_config,
 )
+from mmseg_beit.apis.dataset_info import check_classes, checkpoint_classes, config_classes
 from mmseg_beit.apis.exported import EXPORTED_SUFFIXES, ExportedSegmentor
 from mmseg_beit.apis.runtime import WindowFn, WindowSettings, image_probs
+from mmseg_beit.apis.strips import image_labels
 from mmseg_beit.checkpoint import load_file, load_state_dict_checked, state_dict_of
 from mmseg_beit.models.segmentors.window_graph import WindowGraph
 from mmseg_beit.models.utils.precision import check_precision
@@ -84,8 +86,13 @@ def inference_pipeline(cfg: Config) -> Compose:
     return Compose(steps)
 
 
-def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> dict:
+def load_weights(model: nn.Module, checkpoint: str | os.PathLike, raw: dict | None = None) -> dict:
     """Loads a checkpoint strictly into a segmentor, its TTA model or their DDP wrapper.
+
+    Args:
+        model: The model.
+        checkpoint: The checkpoint file.
+        raw: Its contents, if already read (``load_file``): not read again.
 
     Returns:
         The raw checkpoint (for its ``meta``).
@@ -94,7 +101,7 @@ def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> dict:
         mmseg_beit.checkpoint.CheckpointError: Unreadable, unsafe or non-fitting checkpoint.
     """
     target = model.module if is_model_wrapper(model) else model
-    raw = load_file(checkpoint)
+    raw = load_file(checkpoint) if raw is None else raw
     load_state_dict_checked(target, state_dict_of(raw, checkpoint), str(checkpoint), strict=True)
     return raw
 
@@ -106,6 +113,7 @@ def load_segmentor(
     cfg_options: dict | None = None,
     tta: bool = False,
     precision: str | None = None,
+    allow_class_mismatch: bool = False,
 ) -> nn.Module:
     """Builds a segmentor in eval mode, with the speed preset of ``device``.
 
@@ -117,6 +125,8 @@ def load_segmentor(
         cfg_options: Config overrides.
         tta: Multi-scale + flip (the config's ``tta_pipeline``); ``*_ms`` configs always are.
         precision: Inference precision ('fp32', 'bf16', 'fp16'); default: the config's.
+        allow_class_mismatch: Run a checkpoint whose class names (in its ``meta``) differ from
+            those of the test dataset of a config given beside it (refused otherwise).
 
     Class names and palette come from the checkpoint's ``meta`` (mmseg 1.x or 0.x style) or else
     from the config's test dataset class.
@@ -128,6 +138,7 @@ def load_segmentor(
     Raises:
         mmseg_beit.checkpoint.CheckpointError: Unreadable, unsafe or non-fitting checkpoint.
         FileNotFoundError: No such config.
+        ClassMismatchError: The checkpoint was trained on other classes than the config's.
     """
     exported = next(
         (s for s in (model, checkpoint) if Path(str(s)).suffix in EXPORTED_SUFFIXES), None
@@ -136,9 +147,16 @@ def load_segmentor(
         if torch.device(device).type != "cpu":
             raise ValueError(f"{exported}: exported models run on the CPU here")
         return ExportedSegmentor(exported)
+    separate_config = checkpoint is not None and not (
+        _is_checkpoint(model) and Path(model).resolve() == Path(checkpoint).resolve()
+    )
     if checkpoint is None and _is_checkpoint(model):
         checkpoint = model
     cfg = load_config(copy.deepcopy(model) if isinstance(model, Config) else model, cfg_options)
+    raw = load_file(checkpoint) if checkpoint is not None else None
+    if separate_config and not allow_class_mismatch:
+        where = f"the test dataset of {getattr(cfg, 'filename', None) or 'the config'}"
+        check_classes(checkpoint, checkpoint_classes(raw), config_classes(cfg), where)
     if tta:
         enable_tta(cfg)
     segmentor_cfg = cfg.model.module if is_tta_model(cfg.model) else cfg.model
@@ -152,11 +170,10 @@ def load_segmentor(
         segmentor_cfg.backbone.init_cfg = None
     init_default_scope(cfg.get("default_scope", "mmseg_beit"))
     net = MODELS.build(cfg.model)
-    raw = None
     if checkpoint is None:
         net.init_weights()
     else:
-        raw = load_weights(net, checkpoint)
+        load_weights(net, checkpoint, raw)
     net.cfg = cfg
     net.dataset_meta = _dataset_meta(cfg, raw)
     net.inference_pipeline = inference_pipeline(cfg)
@@ -180,7 +197,10 @@ def windows_of(model) -> tuple[WindowFn, WindowSettings, torch.device]:
 
 @torch.no_grad()
 def segment(
-    model, images: ImageLike | Sequence[ImageLike], with_probs: bool = False
+    model,
+    images: ImageLike | Sequence[ImageLike],
+    with_probs: bool = False,
+    channel_order: str = "rgb",
 ) -> list[Prediction]:
     """Runs the model's test pipeline and its windows (whole, sliding, multi-scale views).
 
@@ -189,8 +209,15 @@ def segment(
 
     Args:
         model: A segmentor from :func:`load_segmentor` (PyTorch, ONNX or torch.export).
-        images: One or several paths, BGR / gray / RGBA arrays (uint8 or uint16) or PIL images.
-        with_probs: Also return per-class probabilities.
+        images: One or several paths, PIL images, or arrays: colour (H, W, 3), with alpha
+            (H, W, 4) or gray (H, W), uint8 or uint16.
+        with_probs: Also return per-class probabilities (classes x H x W floats: large for
+            large images; without them, labels are computed in strips of rows, in bounded
+            memory).
+        channel_order: The channel order of colour arrays: 'rgb' (the default: what PIL,
+            ``imageio``, Hugging Face and most Python code hand over) or 'bgr' (OpenCV's
+            ``cv2.imread``, :func:`~mmseg_beit.utils.images.read_image`). Paths and PIL images
+            carry their own order.
 
     Returns:
         One :class:`Prediction` per image, at the image's original size.
@@ -199,8 +226,11 @@ def segment(
     single = isinstance(images, (str, os.PathLike, np.ndarray)) or hasattr(images, "convert")
     predictions = []
     for image in [images] if single else images:
-        item = model.inference_pipeline(dict(img=as_bgr(image)))
+        item = model.inference_pipeline(dict(img=as_bgr(image, channel_order)))
+        if not with_probs:
+            predictions.append(Prediction(image_labels(item, window, settings, device)))
+            continue
         probs = image_probs(item, window, settings, device)
         labels = probs.argmax(dim=0).cpu().numpy().astype(np.int64)
-        predictions.append(Prediction(labels, probs.cpu().numpy() if with_probs else None))
+        predictions.append(Prediction(labels, probs.cpu().numpy()))
     return predictions

@@ -77,6 +77,30 @@ def image_logits(image: torch.Tensor, window: WindowFn, settings: WindowSettings
     return logits.div_(counts)[:, :, :height, :width]
 
 
+def view_logits(
+    inputs: torch.Tensor,
+    window: WindowFn,
+    settings: WindowSettings,
+    device: torch.device | str = "cpu",
+    meta: dict | None = None,
+) -> torch.Tensor:
+    """Logits (C, h, w) of one pipeline view at the size the pipeline gave it, flip undone.
+
+    Args:
+        inputs: The view as the test pipeline packs it: (3, h, w) BGR uint8.
+        window: The window function.
+        settings: How windows are placed.
+        device: Where the window function runs.
+        meta: Its metainfo (``flip``, ``flip_direction``).
+    """
+    image = inputs.to(device)[[2, 1, 0]].float().unsqueeze(0)
+    logits = image_logits(image, window, settings)
+    if (meta or {}).get("flip"):
+        horizontal = meta.get("flip_direction", "horizontal") == "horizontal"
+        logits = logits.flip(-1 if horizontal else -2)
+    return logits[0]
+
+
 def view_probs(
     inputs: torch.Tensor,
     meta: dict,
@@ -84,22 +108,15 @@ def view_probs(
     settings: WindowSettings,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Probabilities (C, H, W) of one pipeline view at the image's original size.
+    """Probabilities (C, H, W) of one pipeline view at the image's original size (``meta``:
+    its metainfo, ``ori_shape`` and flip); see :func:`view_logits`."""
+    logits = view_logits(inputs, window, settings, device, meta)
+    return full_size_probs(logits, tuple(meta["ori_shape"]), settings.align_corners)
 
-    Args:
-        inputs: The view as the test pipeline packs it: (3, h, w) BGR uint8.
-        meta: Its metainfo (``ori_shape``, ``flip``, ``flip_direction``).
-        window: The window function.
-        settings: How windows are placed.
-        device: Where the window function runs.
-    """
-    image = inputs.to(device)[[2, 1, 0]].float().unsqueeze(0)
-    logits = image_logits(image, window, settings)
-    if meta.get("flip"):
-        logits = logits.flip(-1 if meta.get("flip_direction", "horizontal") == "horizontal" else -2)
-    logits = F.interpolate(
-        logits, size=tuple(meta["ori_shape"]), mode="bilinear", align_corners=settings.align_corners
-    )
+
+def full_size_probs(logits: torch.Tensor, size: tuple[int, int], align_corners: bool):
+    """(C, h, w) logits -> (C, H, W) probabilities: bilinear resize, then softmax."""
+    logits = F.interpolate(logits[None], size=size, mode="bilinear", align_corners=align_corners)
     return logits[0].softmax(dim=0)
 
 

@@ -3,6 +3,7 @@ pretrained backbone loading (``pretrained``) load on first use."""
 
 from mmseg_beit.checkpoint.loading import (
     CheckpointError,
+    CheckpointNotFoundError,
     LoadReport,
     load_file,
     load_state_dict_checked,
@@ -12,6 +13,7 @@ from mmseg_beit.checkpoint.loading import (
 
 __all__ = [
     "CheckpointError",
+    "CheckpointNotFoundError",
     "LoadReport",
     "load_file",
     "load_state_dict_checked",

@@ -24,16 +24,27 @@ def backbone_config(config: dict, blocks: str = "unilm") -> dict:
         raise ValueError(f"blocks must be 'unilm' or 'transformers', got {blocks!r}")
     vit = config.get("model_type") == "vit"
     hidden, layers = config["hidden_size"], config["num_hidden_layers"]
-    out_indices = list(config.get("out_indices") or [layers - 1])
-    if blocks == "transformers":
+    out_indices = list(config.get("out_indices") or [layers])
+    if out_indices == [layers]:  # transformers' default, the last hidden state: the last block
+        out_indices = [layers - 1]
+    elif blocks == "transformers":
         out_indices = transformers_blocks(out_indices)
         if min(out_indices) < 0:
             raise ValueError(f"out_indices {config['out_indices']} select the embedding output")
+    outside = [i for i in out_indices if not -layers <= i < layers]
+    if outside:
+        other = "transformers" if blocks == "unilm" else "unilm"
+        raise ValueError(
+            f"out_indices {config['out_indices']} with --blocks {blocks} select blocks "
+            f"{out_indices}, but the model has {layers} (0..{layers - 1}); "
+            f"try --blocks {other}"
+        )
     scale = config.get("layer_scale_init_value", 0.0)
     return dict(
         type="mmseg_beit.BEiT",
         img_size=config["image_size"],
         patch_size=config["patch_size"],
+        in_channels=config.get("num_channels", 3),
         embed_dims=hidden,
         num_layers=layers,
         num_heads=config["num_attention_heads"],
@@ -57,7 +68,7 @@ def segmentor_config(config: dict, blocks: str = "unilm") -> dict:
     hidden, num_classes = config["hidden_size"], len(config.get("id2label") or {}) or 150
     norm = dict(type="SyncBN", requires_grad=True)
     loss = dict(type="CrossEntropyLoss", use_sigmoid=False)
-    return dict(
+    model = dict(
         type="mmseg_beit.EncoderDecoder",
         backbone=backbone_config(config, blocks),
         neck=dict(
@@ -78,20 +89,23 @@ def segmentor_config(config: dict, blocks: str = "unilm") -> dict:
             align_corners=False,
             loss_decode=dict(loss, loss_weight=1.0),
         ),
-        auxiliary_head=dict(
-            type="mmseg_beit.FCNHead",
-            in_channels=hidden,
-            in_index=2,
-            channels=config.get("auxiliary_channels", 256),
-            num_convs=config.get("auxiliary_num_convs", 1),
-            concat_input=config.get("auxiliary_concat_input", False),
-            dropout_ratio=0.1,
-            num_classes=num_classes,
-            norm_cfg=norm,
-            align_corners=False,
-            loss_decode=dict(loss, loss_weight=config.get("auxiliary_loss_weight", 0.4)),
-        ),
     )
+    if not config.get("use_auxiliary_head", True):  # transformers' default: one
+        return model
+    model["auxiliary_head"] = dict(
+        type="mmseg_beit.FCNHead",
+        in_channels=hidden,
+        in_index=2,
+        channels=config.get("auxiliary_channels", 256),
+        num_convs=config.get("auxiliary_num_convs", 1),
+        concat_input=config.get("auxiliary_concat_input", False),
+        dropout_ratio=0.1,
+        num_classes=num_classes,
+        norm_cfg=norm,
+        align_corners=False,
+        loss_decode=dict(loss, loss_weight=config.get("auxiliary_loss_weight", 0.4)),
+    )
+    return model
 
 
 def dataset_meta(config: dict) -> dict | None:
@@ -110,13 +124,33 @@ def dataset_meta(config: dict) -> dict | None:
     return {"classes": classes, "palette": palette}
 
 
-def _preprocessor(folder: Path) -> dict:
-    """Mean / std of ``preprocessor_config.json`` in 0..255 (BEiT's default: 0.5 / 0.5)."""
+def _preprocessor(folder: Path, channels: int) -> dict:
+    """Mean / std of ``preprocessor_config.json`` in 0..255 (BEiT's default: 0.5 / 0.5), one
+    per channel; colour order converted only for 3 channels."""
     path = folder / "preprocessor_config.json"
     processor = json.loads(path.read_text()) if path.is_file() else {}
-    mean = processor.get("image_mean", [0.5, 0.5, 0.5])
-    std = processor.get("image_std", [0.5, 0.5, 0.5])
-    return dict(mean=[255.0 * m for m in mean], std=[255.0 * s for s in std])
+    values = {}
+    for name in ("image_mean", "image_std"):
+        value = processor.get(name, 0.5)
+        value = [value] if isinstance(value, (int, float)) else list(value)
+        if len(value) != channels and len(set(value)) == 1:
+            value = value[:1] * channels  # one value for every channel
+        if len(value) != channels:
+            raise ValueError(f"{path}: {name} {value} does not give one value per channel")
+        values[name] = [255.0 * v for v in value]
+    return dict(mean=values["image_mean"], std=values["image_std"], bgr_to_rgb=channels == 3)
+
+
+def _grayscale(pipeline: list) -> list:
+    """A pipeline that reads images as one channel, without the colour jitter."""
+    steps = []
+    for step in pipeline:
+        if step["type"] == "PhotoMetricDistortion":
+            continue
+        if step["type"] == "LoadImageFromFile":
+            step = dict(step, color_type="grayscale")
+        steps.append(step)
+    return steps
 
 
 def run_config(config: dict, folder: Path, blocks: str = "unilm") -> Config:
@@ -124,16 +158,29 @@ def run_config(config: dict, folder: Path, blocks: str = "unilm") -> Config:
     width with this model, its preprocessing (``preprocessor_config.json``) and classes."""
     from mmseg_beit.utils.configs import find_config
 
+    channels = config.get("num_channels", 3)
+    if channels not in (1, 3):
+        raise ValueError(
+            f"num_channels {channels}: image files load as 1 (grayscale) or 3 (colour) "
+            "channels, so no run config can feed this model; convert with --backbone-only "
+            "and write your own pipeline"
+        )
     name = "upernet_beit-large_fp16_8x1_640x640_160k_ade20k"
     if config["hidden_size"] < 1024:
         name = "upernet_beit-base_8x2_640x640_160k_ade20k"
     cfg = Config.fromfile(str(find_config(name)))
     model = segmentor_config(config, blocks)
     model["backbone"]["init_cfg"] = None
-    model["data_preprocessor"] = dict(cfg.model.data_preprocessor, **_preprocessor(folder))
+    model["data_preprocessor"] = dict(
+        cfg.model.data_preprocessor, **_preprocessor(folder, channels)
+    )
     model["test_cfg"] = cfg.model.test_cfg
     model["speed"] = "auto"
     cfg.model = model
+    if channels == 1:
+        cfg.tta_pipeline = _grayscale(cfg.tta_pipeline)
+        for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+            cfg[loader].dataset.pipeline = _grayscale(cfg[loader].dataset.pipeline)
     meta = dataset_meta(config)
     if meta and len(meta["classes"]) != 150:
         for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):

@@ -84,6 +84,17 @@ def _rename(key: str, rules: tuple) -> str:
     return key
 
 
+def _legacy_name(key: str) -> str:
+    """The legacy name of either spelling, without the ``beit.`` / ``vit.`` prefix."""
+    return re.sub(r"^(beit|vit)\.", "", _rename(key, _V5_TO_LEGACY))
+
+
+def dropped_keys(state_dict: dict[str, torch.Tensor]) -> list[str]:
+    """The keys :func:`convert_huggingface` leaves out (pooler, final norm, pre-training and
+    classification heads, index buffers), as the source names them."""
+    return [k for k in state_dict if _DROPPED.search(_legacy_name(k))]
+
+
 def convert_huggingface(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Converts a Hugging Face BEiT / ViT state dict to prefixed segmentor keys.
 
@@ -98,10 +109,7 @@ def convert_huggingface(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
         raise CheckpointError(
             f"not a Hugging Face BEiT / ViT checkpoint; keys: {list(state_dict)[:6]}"
         )
-    legacy = {}
-    for key, value in state_dict.items():
-        key = _rename(key, _V5_TO_LEGACY)
-        legacy[re.sub(r"^(beit|vit)\.", "", key)] = value
+    legacy = {_legacy_name(key): value for key, value in state_dict.items()}
     out, qkv = {}, {}
     for key, value in legacy.items():
         match = _QKV.match(key)
@@ -161,3 +169,27 @@ def read_huggingface(source: str | Path) -> tuple[dict[str, torch.Tensor], dict]
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     return state, config
+
+
+def our_key(key: str) -> tuple[str, int | None] | None:
+    """Where one Hugging Face BEiT key (either spelling) goes in this package's segmentor.
+
+    Reads the same tables as :func:`convert_huggingface`, so the export to transformers
+    (:mod:`mmseg_beit.checkpoint.hf_export`) is their inverse.
+
+    Returns:
+        (our key, part) with part 0 / 1 / 2 for the q / k / v thirds of ``qkv.weight`` and None
+        otherwise (q / v biases are BEiT's ``q_bias`` / ``v_bias``); None for a dropped key.
+    """
+    legacy = _legacy_name(key)
+    match = _QKV.match(legacy)
+    if match:
+        layer, part, kind = match.groups()
+        index = ("query", "key", "value").index(part)
+        prefix = f"backbone.layers.{layer}.attn."
+        if kind == "weight":
+            return prefix + "qkv.weight", index
+        return prefix + ("q_bias", "k_bias", "v_bias")[index], None
+    if _DROPPED.search(legacy) or legacy == _SHARED:
+        return None
+    return _rename(legacy, _LEGACY_TO_OURS), None

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import torch
 from mmengine.logging import print_log
+from mmengine.runner import CheckpointLoader
 from torch import nn
 
 from mmseg_beit.utils.io import atomic_path, check_not_input
 
 __all__ = [
     "CheckpointError",
+    "CheckpointNotFoundError",
     "LoadReport",
     "load_file",
     "load_state_dict_checked",
@@ -38,6 +40,11 @@ SAVE_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 class CheckpointError(ValueError):
     """A checkpoint file cannot be read, is unsafe, or does not fit the model."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No such checkpoint file: also a ``FileNotFoundError`` (an ``OSError``), which code
+    written for mmseg / mmengine catches."""
 
 
 def _kind(path: Path) -> str:
@@ -62,12 +69,14 @@ def load_file(path: str | os.PathLike, map_location: str | torch.device = "cpu")
     """Reads a ``.pth`` / ``.bin`` / ``.pt`` (restricted unpickler) or ``.safetensors`` file.
 
     Raises:
-        CheckpointError: Missing file, not a checkpoint, truncated or corrupt file, or a pickle
+        CheckpointNotFoundError: No such file (a ``CheckpointError`` and a
+            ``FileNotFoundError``).
+        CheckpointError: Not a checkpoint, truncated or corrupt file, or a pickle
             that references code (refused before anything in it runs).
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+        raise CheckpointNotFoundError(f"{path}: no such checkpoint file")
     if path.suffix == ".safetensors":
         try:
             return _load_safetensors(path, map_location)
@@ -209,3 +218,14 @@ def load_state_dict_checked(
     if not report.clean:
         print_log(f"{source}: {report.describe()}", level, level=30)
     return report
+
+
+def _load_local_for_mmengine(filename: str, map_location=None) -> dict:
+    """mmengine's loader of local paths (``Runner.load_checkpoint``, ``resume``, ``load_from``,
+    mmseg's ``init_model``), through :func:`load_file` so its refusals name the file."""
+    return load_file(os.path.expanduser(filename), map_location)
+
+
+# mmengine's own local loader calls torch.load directly: a refused pickle surfaced as a raw
+# UnpicklingError traceback from load_from / resume.
+CheckpointLoader.register_scheme(prefixes="", loader=_load_local_for_mmengine, force=True)

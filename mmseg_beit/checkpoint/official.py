@@ -37,6 +37,18 @@ _DROPPED = re.compile(
 )
 
 
+SEGMENTOR_PARTS = ("backbone", "neck", "decode_head", "auxiliary_head")
+
+
+def count_parts(keys: list[str]) -> str:
+    """'backbone 4, neck 10, decode_head 70, auxiliary_head 13, other 2' (parts present)."""
+    counts = dict.fromkeys((*SEGMENTOR_PARTS, "other"), 0)
+    for key in keys:
+        part = key.split(".", 1)[0]
+        counts[part if part in SEGMENTOR_PARTS else "other"] += 1
+    return ", ".join(f"{part} {n}" for part, n in counts.items() if n)
+
+
 @dataclass
 class Conversion:
     """A converted backbone state dict and what happened on the way."""
@@ -114,23 +126,22 @@ def convert_backbone(
     """
     source_format = detect_format(state_dict)
     grid = grid or index_grid(state_dict)
-    if source_format != "official":
-        state_dict = {
-            k.removeprefix("backbone."): v
-            for k, v in state_dict.items()
-            if source_format == "mmseg" or k.startswith("backbone.")
-        }
-    out, dropped = {}, []
-    for key, value in state_dict.items():
+    prefixed = source_format in ("mmpretrain", "mmseg-segmentor")  # keys name their part
+    out, dropped = {}, []  # dropped: the source's own key names
+    for name, value in state_dict.items():
+        if prefixed and not name.startswith("backbone."):
+            dropped.append(name)  # neck, heads, ...
+            continue
+        key = name.removeprefix("backbone.") if prefixed else name
         if source_format in ("official", "mmpretrain") and key.startswith(
             _FINAL_NORM[source_format]
         ):
             if not keep_final_norm:
-                dropped.append(key)
+                dropped.append(name)
                 continue
             key = "norm." + key.split(".", 1)[1]
         if _DROPPED.search(key):
-            dropped.append(key)
+            dropped.append(name)
             continue
         key = key.replace("patch_embed.proj.", "patch_embed.projection.")
         out[_block_key(key)] = value
@@ -163,11 +174,21 @@ def describe(conversion: Conversion) -> str:
         heads = "?"
         position = "no relative tables"
     dropped = ", ".join(conversion.dropped[:6]) + (" ..." if len(conversion.dropped) > 6 else "")
+    if conversion.source_format in ("mmpretrain", "mmseg-segmentor") and dropped:
+        dropped = f"{count_parts(conversion.dropped)}: {dropped}"
     return (
         f"{conversion.source_format} checkpoint: {len(layers)} layers, width {width}, "
         f"{heads} heads, {position}; {len(state)} tensors kept, "
         f"{len(conversion.dropped)} dropped ({dropped or 'none'})"
     )
+
+
+def backbone_meta(conversion: Conversion, src: str | os.PathLike) -> dict:
+    """The meta a converted backbone file carries: its source and the grid of its tables."""
+    meta = {"converted_from": str(src), "source_format": conversion.source_format}
+    if conversion.grid is not None:
+        meta["relative_position_grid"] = list(conversion.grid)
+    return meta
 
 
 def convert_official_file(
@@ -181,8 +202,5 @@ def convert_official_file(
     the relative tables.
     """
     conversion = convert_backbone(state_dict_of(load_file(src), src), grid=grid)
-    meta = {"converted_from": str(src), "source_format": conversion.source_format}
-    if conversion.grid is not None:
-        meta["relative_position_grid"] = list(conversion.grid)
-    save_checkpoint(conversion.state_dict, meta, dst, inputs=(src,))
+    save_checkpoint(conversion.state_dict, backbone_meta(conversion, src), dst, inputs=(src,))
     return conversion

@@ -12,7 +12,7 @@ COMMANDS = {
     "test": ("test", "evaluate a checkpoint (single-scale, or multi-scale + flip)"),
     "infer": ("infer", "segment your own images: overlay pictures and label PNGs"),
     "convert": ("convert", "convert official / mmpretrain / Hugging Face weights"),
-    "configs": ("configs", "list the shipped configs with their published mIoU"),
+    "configs": ("configs", "list the shipped configs (their published mIoU, or a file's path)"),
     "check-data": ("check_data", "check a config's dataset before training or testing"),
     "prepare-data": ("prepare_data", "turn a folder of images and masks into a ready config"),
     "export": ("export", "export a trained segmentor to ONNX or torch.export"),
@@ -27,22 +27,35 @@ def parser() -> argparse.ArgumentParser:
     sub = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         command = importlib.import_module(f"mmseg_beit.cli.{module}")
-        command.add_arguments(
-            sub.add_parser(
-                name,
-                help=help_text,
-                description=command.__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-            )
+        one = sub.add_parser(
+            name,
+            help=help_text,
+            description=command.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        command.add_arguments(one)
+        _add_verbose(one)
     return main
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true",
+        help="show everything: the whole config, the environment, third-party warnings",
+    )  # fmt: skip
+
+
+def _run(module: str, args: argparse.Namespace) -> int:
+    from mmseg_beit.runtime.console import quiet_console
+
+    quiet_console(args.verbose)
+    return importlib.import_module(f"mmseg_beit.cli.{module}").run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs ``mmseg-beit COMMAND ...``; returns the exit code."""
     args = parser().parse_args(argv)
-    module = COMMANDS[args.command][0]
-    return importlib.import_module(f"mmseg_beit.cli.{module}").run(args)
+    return _run(COMMANDS[args.command][0], args)
 
 
 def command_main(module: str, argv: list[str] | None = None) -> int:
@@ -55,7 +68,8 @@ def command_main(module: str, argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_arguments(single)
-    return command.run(single.parse_args(argv))
+    _add_verbose(single)
+    return _run(module, single.parse_args(argv))
 
 
 if __name__ == "__main__":

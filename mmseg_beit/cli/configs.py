@@ -1,6 +1,8 @@
 """Lists the configs shipped with the package, with the published mIoU of their recipe.
 
     mmseg-beit configs [--paths]
+    mmseg-beit configs --path NAME      the file of one shipped config, for tools that need a
+                                        path (MMSegInferencer(model=PATH), mmseg's tools/*.py)
 
 Any command takes a shipped config by its name (``upernet_beit-tiny_toy``) or a file path.
 """
@@ -20,11 +22,19 @@ PUBLISHED = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paths", action="store_true", help="print file paths instead")
+    parser.add_argument("--path", metavar="NAME", help="print the absolute path of config NAME")
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmseg_beit.utils.configs import shipped_configs
+    from mmseg_beit.cli.common import fail
+    from mmseg_beit.utils.configs import find_config, shipped_configs
 
+    if args.path:
+        try:
+            print(find_config(args.path).resolve())
+        except FileNotFoundError as error:
+            return fail("configs", error)
+        return 0
     configs = shipped_configs()
     if args.paths:
         print("\n".join(str(p) for p in configs))

@@ -6,10 +6,13 @@
 
 IMAGES: files, folders and glob patterns (quote them: 'photos/**/*.jpg'). Writes
 DIR/NAME_overlay.png and DIR/NAME.png (ADE20K convention: 0 = other, class i as i + 1) at each
-image's original size. A checkpoint written by training carries its config; --config is then
-optional. A model from ``mmseg-beit export`` (.onnx: onnxruntime; .pt2: torch.export) runs
-through the same windows and writes the same files. An image that fails is reported and the
-rest are still processed; the exit code is then 1.
+image's original size; DIR may not be a folder of the input images. A checkpoint
+written by training carries its config and class names; --config is then optional, and a
+--config whose dataset has other class names is refused unless --allow-class-mismatch. A
+model from ``mmseg-beit export`` (.onnx: onnxruntime; .pt2: torch.export) runs through the same
+windows and writes the same files. An image that fails, for any reason (unreadable, out of
+memory), is reported and the rest are still processed; the exit code is then 1. Labels are
+computed in strips of rows, so memory does not grow with classes x pixels.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--opacity", type=float, default=0.5, help="overlay colour weight, 0..1")
     parser.add_argument("--tta", action="store_true", help="multi-scale + flip (slower)")
     parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="default: config's")
+    parser.add_argument(
+        "--allow-class-mismatch", action="store_true",
+        help="run a checkpoint whose class names differ from those of --config's dataset",
+    )  # fmt: skip
     parser.add_argument(
         "--cfg-options", nargs="+", action=DictAction, metavar="KEY=VALUE",
         help="override config keys",
@@ -78,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.opacity <= 1.0:
         return fail("infer", f"--opacity must be within 0..1, got {args.opacity}")
     from mmseg_beit.utils.images import collect_images
+    from mmseg_beit.utils.io import check_outside_inputs
 
     paths, errors = collect_images(args.images)
     if not paths:
@@ -85,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
     problem = _check_device(args.device) or _check_backend(args.backend, args.checkpoint)
     if problem:
         return fail("infer", problem)
+    try:
+        folders = (p.parent for p in paths)
+        check_outside_inputs(args.out_dir, folders, "--out-dir", subfolders=False)
+    except ValueError as error:
+        return fail("infer", error)
 
     import numpy as np
     from mmengine.utils import ProgressBar
@@ -106,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             cfg_options=args.cfg_options,
             tta=args.tta,
             precision=args.precision,
+            allow_class_mismatch=args.allow_class_mismatch,
         )
     except (CheckpointError, ValueError, FileNotFoundError, ImportError) as error:
         return fail("infer", error)
@@ -116,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             image = read_image(path)
             start = time.perf_counter()
-            labels = segment(model, image)[0].labels
+            labels = segment(model, image, channel_order="bgr")[0].labels
             seconds.append(time.perf_counter() - start)
             name, copy = path.stem, 1
             while name in written:  # same file name in two folders

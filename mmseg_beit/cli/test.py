@@ -7,7 +7,9 @@ an ``*_ms`` config.
     tools/dist_test.sh CONFIG CHECKPOINT GPUS [...]
 
 --out writes label PNGs in ADE20K convention (0 = other, classes 1..N); --show-dir writes, as
-``mmseg-beit infer`` does, NAME_overlay.png (colours and a legend) and NAME.png per image.
+``mmseg-beit infer`` does, NAME_overlay.png (colours and a legend) and NAME.png per image;
+neither may be (or be inside) a folder of the test dataset. A checkpoint trained on other class
+names than the test dataset's is refused unless --allow-class-mismatch.
 """
 
 from __future__ import annotations
@@ -29,19 +31,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show-dir", metavar="DIR", help="folder for overlay pictures")
     parser.add_argument("--work-dir", help="default: work_dirs/<config name>")
     parser.add_argument("--skip-data-check", action="store_true", help="do not check the data")
+    parser.add_argument(
+        "--allow-class-mismatch", action="store_true",
+        help="test a checkpoint whose class names differ from the dataset's",
+    )  # fmt: skip
     add_launch_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmengine.runner import Runner
-
     import mmseg_beit  # noqa: F401  (stack fixes, registries)
     from mmseg_beit.apis import enable_tta, load_weights
-    from mmseg_beit.checkpoint import CheckpointError
+    from mmseg_beit.apis.dataset_info import (
+        check_classes,
+        checkpoint_classes,
+        config_classes,
+        dataset_folders,
+    )
+    from mmseg_beit.checkpoint import CheckpointError, load_file
     from mmseg_beit.evaluation import LabelRangeError
     from mmseg_beit.runtime.data_check import DataCheckError, check_run_data
     from mmseg_beit.runtime.launch import finish_launch, prepare_launch, run_config
+    from mmseg_beit.runtime.runner import Runner
     from mmseg_beit.utils.configs import CHECKPOINT_SUFFIXES
+    from mmseg_beit.utils.io import check_outside_inputs
 
     checkpoint = args.checkpoint or args.config
     for option in ("out", "show_dir"):
@@ -57,6 +69,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = run_config(args.config, args.cfg_options, args.work_dir)
         cfg.load_from = None  # the checkpoint under test is loaded below, and nothing on top
+        for option in ("out", "show_dir"):
+            if getattr(args, option):
+                flag = "--" + option.replace("_", "-")
+                check_outside_inputs(getattr(args, option), dataset_folders(cfg), flag)
+        raw = load_file(checkpoint)
+        if not args.allow_class_mismatch:
+            where = f"the test dataset ({cfg.test_dataloader.dataset.get('type')})"
+            check_classes(checkpoint, checkpoint_classes(raw), config_classes(cfg), where)
         if args.eval:
             cfg.test_evaluator.iou_metrics = list(args.eval)
         if args.out:
@@ -71,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             check_run_data(cfg, ("test",), skip_bad=False)
         prepare_launch(cfg, args.launcher)
         runner = Runner.from_cfg(cfg)
-        load_weights(runner.model, checkpoint)
+        load_weights(runner.model, checkpoint, raw)
     except (FileNotFoundError, ValueError, CheckpointError, DataCheckError) as error:
         return fail("test", error)
     try:

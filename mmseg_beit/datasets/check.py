@@ -32,8 +32,13 @@ class DataReport:
 
 
 def _image_size(path: str) -> tuple[int, int]:
-    """(height, width) as the loaders see it: EXIF orientation applied."""
+    """(height, width) as the loaders see it: EXIF orientation applied.
+
+    The whole image is decoded: a file cut short (an interrupted copy) has a valid header and
+    fails only when its pixels are read, which would otherwise be at some iteration in training.
+    """
     with Image.open(path) as image:
+        image.load()  # raises OSError "image file is truncated" on a cut-short file
         width, height = image.size
         if image.getexif().get(0x0112) in _ROTATED:
             width, height = height, width

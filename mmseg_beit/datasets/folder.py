@@ -18,17 +18,32 @@ class FolderDataset:
 
     Attributes:
         images: Image folder.
-        masks: Mask folder (single-channel PNG class indices, 255 = ignore).
+        masks: Mask folder (single-channel PNG label values; 255 = ignore).
         names: File stems present in both, sorted.
         img_suffix: The images' suffix (one for all).
-        num_classes: Largest class index in the masks + 1 (255 excluded).
+        largest: Largest label value in the masks, 255 excluded (-1 when there is none).
+        masks_with_zero: How many masks hold the value 0.
+        zero_fraction: Share of all mask pixels that are 0.
+        has_ignore: Whether any mask holds 255.
     """
 
     images: Path
     masks: Path
     names: list[str]
     img_suffix: str
-    num_classes: int
+    largest: int
+    masks_with_zero: int
+    zero_fraction: float
+    has_ignore: bool
+
+    def describe(self) -> str:
+        """What the masks hold, in one line (for messages)."""
+        zero = f"{self.zero_fraction:.1%}" if self.zero_fraction >= 0.001 else "under 0.1%"
+        return (
+            f"{self.masks}: {len(self.names)} masks with label values up to {self.largest}; "
+            f"0 in {self.masks_with_zero} of them ({zero} of all pixels); "
+            + ("255 (ignore) present" if self.has_ignore else "no 255")
+        )
 
 
 def scan_folders(images: str | os.PathLike, masks: str | os.PathLike) -> FolderDataset:
@@ -49,16 +64,22 @@ def scan_folders(images: str | os.PathLike, masks: str | os.PathLike) -> FolderD
     suffixes = {found[name].suffix for name in names}
     if len(suffixes) > 1:
         raise ValueError(f"{images}: images of one dataset need one suffix, found {suffixes}")
-    largest = 0
+    largest, with_zero, zeros, pixels, has_ignore = -1, 0, 0, 0, False
     for name in names:
         with Image.open(masks / f"{name}.png") as mask:
             array = np.asarray(mask)
         if array.ndim != 2:
             raise ValueError(f"{masks / (name + '.png')}: masks must be single-channel indices")
         values = np.unique(array)
+        has_ignore |= bool((values == 255).any())
         values = values[values != 255]
-        largest = max(largest, int(values.max()) if values.size else 0)
-    return FolderDataset(images, masks, names, suffixes.pop(), largest + 1)
+        largest = max(largest, int(values.max()) if values.size else -1)
+        count = int(np.count_nonzero(array == 0))
+        with_zero += count > 0
+        zeros, pixels = zeros + count, pixels + array.size
+    return FolderDataset(
+        images, masks, names, suffixes.pop(), largest, with_zero, zeros / pixels, has_ignore
+    )
 
 
 def split_names(names: list[str], val_fraction: float, seed: int = 0) -> tuple[list, list]:

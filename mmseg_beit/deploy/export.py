@@ -9,6 +9,7 @@ grid). The file also carries the config, classes and window settings, so
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def _dynamic_shapes() -> dict:
     return {"image": {0: batch, 2: height, 3: width}}
 
 
+def require_onnx() -> None:
+    """Raises ImportError naming the extra to install when the ONNX exporter's packages are
+    missing (torch imports onnxscript only once it exports, with no hint)."""
+    for name in ("onnx", "onnxscript"):
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise ImportError(
+                f"ONNX export needs {name} ({error}): pip install 'mmseg-beit[deploy]' "
+                "(onnx, onnxscript, onnxruntime)"
+            ) from None
+
+
 def export(
     source: str | os.PathLike,
     out: str | os.PathLike,
@@ -41,6 +55,7 @@ def export(
 
     Raises:
         ValueError: Unknown format, or an output suffix that is not the format's.
+        ImportError: ONNX export without the deploy extra.
     """
     out = Path(out)
     if fmt not in FORMATS:
@@ -48,6 +63,8 @@ def export(
     if out.suffix != FORMATS[fmt]:
         raise ValueError(f"{out}: the {fmt} format writes a {FORMATS[fmt]} file")
     check_not_input(out, *(p for p in (source, checkpoint) if p))
+    if fmt == "onnx":
+        require_onnx()
     model = load_segmentor(source, checkpoint, device="cpu", precision="fp32")
     graph, settings, _ = windows_of(model)
     metadata = export_metadata(model.cfg, model.dataset_meta, settings)

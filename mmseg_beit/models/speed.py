@@ -20,9 +20,12 @@ class SpeedPreset:
     """Plain options for a segmentor's parts.
 
     Attributes:
-        winograd: Decode-head 3x3 convolutions through ``WinogradConv2d`` (CPU fp32 inference).
+        winograd: Decode-head 3x3 convolutions through ``WinogradConv2d`` (CPU fp32 inference
+            of large feature maps; its transformed kernels are cached).
         cache_grids: Token grids whose attention masks the backbone keeps between inference
-            calls.
+            calls. Off in every preset: a mask per block and grid (BEiT-B at 512 in fp32:
+            605 MB, BEiT-L at 640: 3.9 GB) saves only the copy that builds it from the table
+            (``windowed_relative_bias``), a few per cent of the backbone.
         crop_batch: Sliding-window crops per forward.
     """
 
@@ -40,11 +43,13 @@ class SpeedPreset:
             test_cfg.setdefault("crop_batch", self.crop_batch)
 
 
-# GPU entries are PyTorch's defaults until measured on a GPU (docs/benchmarks.md, "GPU").
+# CPU bf16: Winograd in bf16 roughly doubled the convolution error for no clear gain (one
+# BEiT-B UPerHead 3x3 layer, interleaved runs on 2026-12-03), so bf16 runs oneDNN's direct
+# convolutions. GPU entries are PyTorch's defaults until measured on a GPU (docs/benchmarks.md).
 PRESETS: dict[tuple[str, str], SpeedPreset] = {
-    ("cpu", "fp32"): SpeedPreset(winograd=True, cache_grids=1),
-    ("cpu", "bf16"): SpeedPreset(cache_grids=1),
-    ("cpu", "fp16"): SpeedPreset(cache_grids=1),
+    ("cpu", "fp32"): SpeedPreset(winograd=True),
+    ("cpu", "bf16"): SpeedPreset(),
+    ("cpu", "fp16"): SpeedPreset(),
     ("cuda", "fp32"): SpeedPreset(),
     ("cuda", "bf16"): SpeedPreset(),
     ("cuda", "fp16"): SpeedPreset(),

@@ -38,7 +38,9 @@ def collect_images(inputs: Sequence[str]) -> tuple[list[Path], list[str]]:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Reads any common image as 8-bit BGR: grayscale, RGBA, 16-bit, EXIF-rotated.
+    """Reads any common image as 8-bit BGR (OpenCV's order; pass ``channel_order='bgr'`` when
+    handing the array to :func:`~mmseg_beit.apis.segment`): grayscale, RGBA, 16-bit,
+    EXIF-rotated.
 
     Raises:
         ValueError: If the file is missing or cannot be decoded, naming the file.
@@ -53,8 +55,23 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return image
 
 
-def as_bgr(image: ImageLike) -> np.ndarray:
-    """Any :data:`ImageLike` (or a PIL image) as a contiguous 8-bit BGR array."""
+CHANNEL_ORDERS = ("rgb", "bgr")
+
+
+def as_bgr(image: ImageLike, channel_order: str = "rgb") -> np.ndarray:
+    """Any :data:`ImageLike` (or a PIL image) as a contiguous 8-bit BGR array.
+
+    Args:
+        image: A path, a PIL image, or an (H, W) / (H, W, 3) / (H, W, 4) uint8 or uint16 array.
+        channel_order: The channel order of a colour array: 'rgb' (what PIL, ``imageio`` and
+            Hugging Face hand over) or 'bgr' (OpenCV's ``cv2.imread``). Paths and PIL images
+            carry their own order.
+
+    Raises:
+        ValueError: If ``channel_order`` is neither.
+    """
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order must be 'rgb' or 'bgr', not {channel_order!r}")
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if hasattr(image, "convert"):  # PIL image
@@ -62,8 +79,10 @@ def as_bgr(image: ImageLike) -> np.ndarray:
     array = np.asarray(image)
     if array.ndim == 2:
         array = cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
-    elif array.shape[-1] == 4:
-        array = array[..., :3]
+    else:
+        array = array[..., :3]  # alpha dropped
+        if channel_order == "rgb":
+            array = array[..., ::-1]
     if array.dtype == np.uint16:
         array = (array >> 8).astype(np.uint8)
     return np.ascontiguousarray(array)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -53,6 +53,32 @@ def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike) -> No
     for item in inputs:
         if out == Path(item).resolve():
             raise ValueError(f"{output}: would overwrite the input {item}; choose another output")
+
+
+def check_outside_inputs(
+    output_dir: str | os.PathLike,
+    input_dirs: Iterable[str | os.PathLike],
+    option: str,
+    subfolders: bool = True,
+) -> None:
+    """Raises ValueError if the output folder is a folder inputs are read from (or, with
+    ``subfolders``, inside one: for folders read recursively, such as a dataset's).
+
+    Args:
+        output_dir: Where a command writes (``--out-dir``, ``--out``, ``--show-dir``).
+        input_dirs: The folders it reads from (a dataset's image and label folders, the folders
+            of the images given).
+        option: The option that named ``output_dir``, for the message.
+        subfolders: Whether a folder inside an input folder is refused too.
+    """
+    out = Path(output_dir).resolve()
+    for folder in dict.fromkeys(Path(d).resolve() for d in input_dirs):
+        if out == folder or (subfolders and folder in out.parents):
+            where = "is" if out == folder else "is inside"
+            raise ValueError(
+                f"{option} {output_dir} {where} the input folder {folder}: outputs would mix "
+                "with (or overwrite) inputs; choose a folder outside the inputs"
+            )
 
 
 def write_image(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -94,6 +94,38 @@ def render_overlay(
     return picture if panel is None else np.concatenate([picture, panel], axis=1)
 
 
+_TITLE = 26  # title strip height, pixels
+
+
+def titled(panel: np.ndarray, title: str) -> np.ndarray:
+    """The panel under a white strip holding its title."""
+    strip = np.full((_TITLE, panel.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, title, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    return np.concatenate([strip, panel], axis=0)
+
+
+def render_comparison(
+    image_rgb: np.ndarray,
+    truth: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    palette: Sequence[Sequence[int]],
+    opacity: float = 0.5,
+) -> np.ndarray:
+    """Image | ground truth | prediction, side by side and titled, each overlay with the legend
+    of its own classes (as :func:`render_overlay`); 255 in ``truth`` is left uncoloured.
+
+    Returns:
+        (26 + H, W + two overlays, 3) uint8 RGB picture.
+    """
+    panels = [
+        titled(image_rgb, "image"),
+        titled(render_overlay(image_rgb, truth, classes, palette, opacity), "ground truth"),
+        titled(render_overlay(image_rgb, labels, classes, palette, opacity), "prediction"),
+    ]
+    return np.concatenate(panels, axis=1)
+
+
 def dataset_classes(meta: dict | None) -> tuple[list[str], list]:
     """Class names and palette of a model's ``dataset_meta``; ADE20K's when it has none."""
     meta = meta or {}
@@ -127,3 +159,21 @@ def save_prediction(
     write_image(overlay_path, picture[..., ::-1])
     write_image(label_path, label_png(labels, len(classes)))
     return overlay_path, label_path
+
+
+def save_comparison(
+    out_dir: str | os.PathLike,
+    name: str,
+    image_rgb: np.ndarray,
+    truth: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    palette: Sequence[Sequence[int]],
+    opacity: float = 0.5,
+) -> Path:
+    """Writes ``NAME_compare.png`` (:func:`render_comparison`) atomically."""
+    path = Path(out_dir) / f"{name}_compare.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = render_comparison(image_rgb, truth, labels, classes, palette, opacity)
+    write_image(path, picture[..., ::-1])
+    return path

@@ -24,19 +24,33 @@ def model(toy_checkpoint):
     return load_segmentor(CONFIG, toy_checkpoint)
 
 
-def test_paths_arrays_and_pil_images_give_the_same_result(model, toy_root):
+def test_rgb_array_bgr_array_pil_image_and_path_give_the_same_labels(model, toy_root):
     path = sorted((toy_root / "images" / "validation").glob("*.jpg"))[0]
-    bgr = read_image(path)
-    by_path, by_array, by_pil = (
-        segment(model, x, with_probs=True)[0] for x in (path, bgr, Image.fromarray(bgr[..., ::-1]))
-    )
+    rgb = np.asarray(Image.open(path).convert("RGB"))  # what PIL / Hugging Face users pass
+    bgr = cv2.imread(str(path))
+    by_path = segment(model, path, with_probs=True)[0]
+    others = [
+        segment(model, rgb, with_probs=True)[0],  # the default channel order: RGB
+        segment(model, bgr, with_probs=True, channel_order="bgr")[0],
+        segment(model, Image.open(path), with_probs=True)[0],
+    ]
     assert by_path.labels.shape == bgr.shape[:2]
-    np.testing.assert_array_equal(by_path.labels, by_array.labels)
-    np.testing.assert_array_equal(by_path.labels, by_pil.labels)
+    for other in others:
+        np.testing.assert_array_equal(other.labels, by_path.labels)
+        np.testing.assert_allclose(other.probs, by_path.probs, atol=1e-6, rtol=0)
     probs = by_path.probs
     assert probs.shape == (5, *bgr.shape[:2])
     np.testing.assert_allclose(probs.sum(0), 1.0, atol=1e-5)
     np.testing.assert_array_equal(probs.argmax(0), by_path.labels)
+
+
+def test_an_array_in_the_other_channel_order_gives_other_probabilities(model, toy_root):
+    rgb = np.asarray(Image.open(sorted((toy_root / "images" / "validation").glob("*.jpg"))[0]))
+    right = segment(model, rgb, with_probs=True)[0].probs
+    swapped = segment(model, rgb, with_probs=True, channel_order="bgr")[0].probs
+    assert np.abs(right - swapped).max() > 1e-3  # the order is really applied
+    with pytest.raises(ValueError, match="channel_order must be 'rgb' or 'bgr', not 'RGB '"):
+        segment(model, rgb, channel_order="RGB ")
 
 
 def test_tta_averages_the_views(toy_checkpoint, toy_root):
@@ -159,7 +173,8 @@ def test_test_tool_show_dir_and_out(toy_checkpoint, toy_root, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Iter(test) [1/4]    eta:" in result.stdout + result.stderr  # progress with an ETA
     shown = sorted(p.name for p in (tmp_path / "show").iterdir())
-    assert shown == sorted([f"toy_0000{i}{s}.png" for i in range(4) for s in ("", "_overlay")])
+    suffixes = ("", "_overlay", "_compare")
+    assert shown == sorted([f"toy_0000{i}{s}.png" for i in range(4) for s in suffixes])
     for i in range(4):
         np.testing.assert_array_equal(
             cv2.imread(str(tmp_path / "show" / f"toy_0000{i}.png"), cv2.IMREAD_UNCHANGED),
@@ -175,7 +190,7 @@ def test_mmseg_inferencer_works_with_our_configs(toy_checkpoint, toy_root):
     result = inferencer(image, return_datasamples=True)
     model = load_segmentor(CONFIG, toy_checkpoint)
     np.testing.assert_array_equal(
-        result.pred_sem_seg.data[0].numpy(), segment(model, image)[0].labels
+        result.pred_sem_seg.data[0].numpy(), segment(model, image, channel_order="bgr")[0].labels
     )
 
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 import torch
-from conftest import tiny_backbone_cfg
+from conftest import REPO, tiny_backbone_cfg
 from safetensors.torch import save_file
 
 from mmseg_beit.checkpoint import (
@@ -24,6 +24,26 @@ from mmseg_beit.models import BEiT
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match=r"nope\.pth: no such checkpoint file"):
         load_file(tmp_path / "nope.pth")
+
+
+def _load_segmentor(path):
+    from mmseg_beit.apis import load_segmentor
+
+    load_segmentor(REPO / "configs/beit/upernet_beit-tiny_toy.py", path)
+
+
+def _pretrained_backbone(path):
+    BEiT(**tiny_backbone_cfg(pretrained=str(path))).init_weights()
+
+
+@pytest.mark.parametrize("load", [load_file, _load_segmentor, _pretrained_backbone])
+def test_missing_checkpoint_is_caught_as_file_not_found_error(tmp_path, load):
+    try:  # as code written for mmseg / mmengine catches a missing checkpoint
+        load(tmp_path / "nope.pth")
+    except FileNotFoundError as error:
+        assert f"{tmp_path / 'nope.pth'}: no such checkpoint file" in str(error)
+    else:
+        pytest.fail("no error for a missing checkpoint")
 
 
 def test_truncated_file_is_reported_as_truncated(tmp_path):

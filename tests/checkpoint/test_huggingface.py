@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 
@@ -10,9 +12,11 @@ import torch
 from conftest import REPO
 from mmengine.config import ConfigDict
 
+from mmseg_beit.apis import load_segmentor
 from mmseg_beit.checkpoint.hf_config import backbone_config, segmentor_config
 from mmseg_beit.checkpoint.huggingface import convert_huggingface, read_huggingface
 from mmseg_beit.checkpoint.loading import load_file
+from mmseg_beit.cli import main
 from mmseg_beit.registry import MODELS
 
 transformers = pytest.importorskip("transformers")
@@ -197,3 +201,66 @@ def test_vit_embeddings_resized_when_loading_at_another_size(tmp_path):
         torch.testing.assert_close(
             ours(x)[-1], hidden[6][:, 1:].transpose(1, 2).reshape(1, 32, 6, 6), atol=1e-4, rtol=0
         )
+
+
+def _converted_segmentation_model(tmp_path, **config):
+    """A random BeitForSemanticSegmentation, saved, converted (transformers' blocks), loaded."""
+    config = transformers.BeitConfig(
+        **TINY, image_size=64, out_indices=[2, 3, 4, 5], num_labels=3, **config
+    )
+    hf = _randomize_hf(transformers.BeitForSemanticSegmentation(config))
+    hf.save_pretrained(tmp_path / "hf")
+    assert main(["convert", str(tmp_path / "hf"), str(tmp_path / "seg.pth"), "--blocks",
+                 "transformers"]) == 0  # fmt: skip
+    return hf, load_segmentor(tmp_path / "seg.pth")  # its own run config
+
+
+def _assert_same_logits(hf, ours, x):
+    with torch.no_grad():
+        expected = hf(x, interpolate_pos_encoding=True).logits
+        got = ours.decode_head(ours.neck(ours.backbone(x)))
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
+
+
+def test_one_channel_model_converts_with_one_input_channel(tmp_path):
+    hf, ours = _converted_segmentation_model(tmp_path, num_channels=1, auxiliary_channels=16)
+    assert ours.backbone.patch_embed.projection.in_channels == 1
+    assert ours.data_preprocessor.mean.shape == (1, 1, 1)
+    loads = [s for s in ours.cfg.test_dataloader.dataset.pipeline if "LoadImage" in s["type"]]
+    assert loads[0]["color_type"] == "grayscale"
+    _assert_same_logits(hf, ours, torch.randn(2, 1, 64, 80))
+
+
+def test_model_without_auxiliary_head_converts_without_one(tmp_path):
+    hf, ours = _converted_segmentation_model(tmp_path, use_auxiliary_head=False)
+    assert not ours.with_auxiliary_head
+    _assert_same_logits(hf, ours, torch.randn(1, 3, 64, 64))
+
+
+def _edited_copy(folder, tmp_path, **changes):
+    """A copy of a save_pretrained folder whose config.json has ``changes``."""
+    copy = tmp_path / "model"
+    shutil.copytree(folder, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps(dict(config, **changes)))
+    return copy
+
+
+def test_segmentor_of_four_channel_images_is_refused_before_writing(
+    hf_segmentation, tmp_path, capsys
+):
+    copy = _edited_copy(hf_segmentation[1], tmp_path, num_channels=4)
+    assert main(["convert", str(copy), str(tmp_path / "seg.pth")]) == 1
+    err = capsys.readouterr().err
+    assert "num_channels 4: image files load as 1 (grayscale) or 3 (colour) channels" in err
+    assert "--backbone-only" in err and not (tmp_path / "seg.pth").exists()
+
+
+def test_out_indices_beyond_the_blocks_are_refused_at_conversion(hf_segmentation, tmp_path, capsys):
+    # hidden states 3..6: valid for transformers
+    copy = _edited_copy(hf_segmentation[1], tmp_path, out_indices=[3, 4, 5, 6])
+    assert main(["convert", str(copy), str(tmp_path / "seg.pth")]) == 1
+    err = capsys.readouterr().err
+    assert "out_indices [3, 4, 5, 6] with --blocks unilm select blocks [3, 4, 5, 6]" in err
+    assert "the model has 6 (0..5); try --blocks transformers" in err
+    assert not (tmp_path / "seg.pth").exists()

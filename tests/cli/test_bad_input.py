@@ -64,6 +64,16 @@ def test_check_data_command_lists_every_problem(toy, tmp_path):
     assert "val: 2 samples, 0 with problems" in out.stdout
 
 
+def test_check_data_names_a_jpeg_cut_short(toy, tmp_path):
+    path = toy / "images" / "training" / "toy_00001.jpg"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # an interrupted copy: the header is intact
+    out = run(cli("check-data", CONFIG, "--splits", "train"), tmp_path)
+    assert out.returncode == 1
+    assert "train: 4 samples, 1 with problems" in out.stdout
+    assert "toy_00001.jpg: unreadable image (OSError: image file is truncated" in out.stdout
+
+
 def test_misspelt_top_level_override_is_refused_with_the_nearest_key(tmp_path):
     out = run(cli("train", CONFIG, "--cfg-options", "train_cfgg.max_iters=5"), tmp_path)
     assert out.returncode == 2
@@ -110,3 +120,33 @@ def test_infer_handles_images_of_a_few_pixels_and_goes_on_after_a_bad_one(tmp_pa
     for side in (1, 4, 17):
         labels = cv2.imread(str(tmp_path / "out" / f"side{side:02d}.png"), cv2.IMREAD_UNCHANGED)
         assert labels.shape == (side, side)
+
+
+def test_infer_goes_on_after_images_that_fail_mid_batch(
+    tmp_path, toy_checkpoint, monkeypatch, capsys
+):
+    """A broken file and an image that runs out of memory, in the middle of a batch."""
+    import mmseg_beit.apis
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name, height in (("a", 20), ("c", 21), ("d", 20)):
+        cv2.imwrite(str(images / f"{name}.png"), np.full((height, 30, 3), 90, np.uint8))
+    (images / "b.png").write_bytes(b"\x89PNG broken")
+    segment = mmseg_beit.apis.segment
+
+    def out_of_memory_on_c(model, image, **kwargs):
+        if image.shape[0] == 21:
+            raise MemoryError("cannot allocate 8.6 GB")
+        return segment(model, image, **kwargs)
+
+    monkeypatch.setattr(mmseg_beit.apis, "segment", out_of_memory_on_c)
+    args = ["infer", str(images), "--checkpoint", str(toy_checkpoint), "--out-dir", "out"]
+    monkeypatch.chdir(tmp_path)
+    from mmseg_beit.cli import main
+
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "b.png: ValueError" in err and "c.png: MemoryError: cannot allocate 8.6 GB" in err
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["a.png", "a_overlay.png", "d.png", "d_overlay.png"]

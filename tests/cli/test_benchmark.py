@@ -49,13 +49,20 @@ def test_benchmark_reports_inference_flops_ratios_and_utilisation(tmp_path):
     assert ours_fp32["settings"] == dataclasses.asdict(PRESETS[("cpu", "fp32")])
     assert ours_bf16["settings"] == dataclasses.asdict(PRESETS[("cpu", "bf16")])
     flops = report["flops_per_image"]
-    assert flops["model"] >= flops["executed"] > flops["backbone"] > 0
+    assert flops["model"] >= flops["executed"] > flops["parts"]["backbone"] > 0
+    assert flops["model"] == sum(flops["parts"].values())
     assert "infer: ours bf16 vs mmseg bf16" in report["ratios"]
-    usage = report["backbone_utilisation"]["infer bf16"]
-    expected = flops["backbone"] / ours_bf16["backbone_median_s"] / 1e12
-    assert usage["backbone_tflops_per_s"] == pytest.approx(expected)
-    assert usage["mfu"] == pytest.approx(expected / 2.0)
-    assert "mfu" not in report["backbone_utilisation"]["infer fp32"]  # no 16-bit peak there
+    peak = report["matmul_peak_tflops"]
+    assert peak["fp32"] > 0 and peak["bf16"] > 0
+    for impl in ("ours", "mmseg"):
+        usage = report["utilisation"][f"{impl} infer bf16"]
+        run = next(r for r in report["results"] if (r["impl"], r["dtype"]) == (impl, "bf16"))
+        assert set(usage) == {"backbone", "neck", "decode_head"}
+        expected = flops["parts"]["neck"] / run["part_median_s"]["neck"] / 1e12
+        assert usage["neck"]["tflops_per_s"] == pytest.approx(expected)
+        assert usage["neck"]["share_of_matmul_peak"] == pytest.approx(expected / peak["bf16"])
+        assert usage["neck"]["mfu"] == pytest.approx(expected / 2.0)
+    assert "mfu" not in report["utilisation"]["ours infer fp32"]["backbone"]  # no 16-bit peak
 
 
 @pytest.mark.slow
@@ -78,3 +85,42 @@ def test_settings_mode_times_no_option_each_option_alone_and_the_preset(monkeypa
     winograd_only = our_settings("cpu", "fp32", "winograd")
     assert winograd_only == dataclasses.asdict(SpeedPreset(winograd=True))
     assert our_settings("cpu", "bf16") == dataclasses.asdict(PRESETS[("cpu", "bf16")])
+
+
+def test_utilisation_is_each_parts_flops_over_its_time_against_the_measured_peak(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tools/analysis_tools"))
+    from benchmark_report import utilisation
+
+    report = {
+        "flops_per_image": {"parts": {"backbone": 4e12, "neck": 1e12, "decode_head": 6e12}},
+        "matmul_peak_tflops": {"fp32": 2.0, "bf16": 8.0},
+        "results": [
+            {"impl": "ours", "variant": "preset", "mode": "infer", "dtype": "bf16", "batch": 2,
+             "part_median_s": {"backbone": 2.0, "neck": 1.0, "decode_head": 3.0}},
+            {"impl": "ours", "variant": "off", "mode": "infer", "dtype": "bf16", "batch": 2,
+             "part_median_s": {"backbone": 9.0, "neck": 9.0, "decode_head": 9.0}},
+        ],
+    }  # fmt: skip
+    got = utilisation(report, peak_tflops=None)
+    assert list(got) == ["ours infer bf16"]  # the preset only, not the settings variants
+    assert got["ours infer bf16"]["backbone"] == {"tflops_per_s": 4.0, "share_of_matmul_peak": 0.5}
+    assert got["ours infer bf16"]["decode_head"]["tflops_per_s"] == 4.0
+    assert got["ours infer bf16"]["neck"]["share_of_matmul_peak"] == 0.25
+
+
+def test_settings_table_gives_each_variants_time_and_memory(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "tools/analysis_tools"))
+    from benchmark_report import settings_table
+
+    results = [
+        {"impl": "ours", "variant": v, "mode": "infer", "dtype": "fp32", "median_s": t,
+         "peak_memory_mb": m}
+        for v, t, m in (("off", 6.0, 850.0), ("cache_grids", 5.8, 1500.0))
+    ] + [{"impl": "mmseg", "variant": None, "mode": "infer", "dtype": "fp32", "median_s": 7.0,
+          "peak_memory_mb": 800.0}]  # fmt: skip
+    assert settings_table(results) == {
+        "fp32": {
+            "off": {"median_s": 6.0, "peak_memory_mb": 850.0},
+            "cache_grids": {"median_s": 5.8, "peak_memory_mb": 1500.0},
+        }
+    }

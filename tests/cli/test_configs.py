@@ -71,3 +71,19 @@ def test_ms_configs_test_the_segmentor_on_six_scales_and_two_flips(name):
     assert [r.ratio for r in resizes] == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
     assert {r.min_size for r in resizes} == {640} and [f.prob for f in flips] == [0.0, 1.0]
     assert cfg.val_dataloader.dataset.pipeline[1].type == "Resize"  # validation: single scale
+
+
+def test_configs_path_prints_the_absolute_file_of_a_shipped_config(capsys):
+    from mmseg_beit.cli import main
+
+    assert main(["configs", "--path", "upernet_beit-tiny_toy"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == str((REPO / "configs/beit/upernet_beit-tiny_toy.py").resolve())
+    assert Config.fromfile(printed).model.decode_head.num_classes == 5
+
+
+def test_configs_path_of_an_unknown_name_names_the_closest(capsys):
+    from mmseg_beit.cli import main
+
+    assert main(["configs", "--path", "upernet_beit-tiny"]) == 2
+    assert "closest shipped configs: upernet_beit-tiny_toy" in capsys.readouterr().err

@@ -33,7 +33,7 @@ def test_config_trains_two_iterations_then_tests(config, tmp_path):
     assert trained.returncode == 0, trained.stderr[-4000:]
     output = trained.stdout + trained.stderr
     assert "Saving checkpoint at 2 iterations" in output
-    assert ("Distributed training: True" in output) == (processes == 2)
+    assert f"processes: {processes} (launcher: {'pytorch' if processes == 2 else 'none'})" in output
     logged = logged_miou(output, "val")
     checkpoint = tmp_path / "work" / "iter_2.pth"
     assert checkpoint.is_file()
@@ -49,6 +49,6 @@ def test_config_trains_two_iterations_then_tests(config, tmp_path):
     output = tested.stdout + tested.stderr
     if config.stem.endswith("_ms"):
         assert "multi-scale + flip: 12 views per image" in output
-        assert "Distributed launcher: pytorch" in output
+        assert "processes: 2 (launcher: pytorch)" in output
     else:
         assert logged == pytest.approx(logged_miou(output, "test"), abs=0.011)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import torch
 from conftest import REPO
+from mmengine.config import Config
 from userland import cli, logged_miou, run
 
 from mmseg_beit.datasets.toy_ade20k import make_scene
@@ -74,3 +75,89 @@ def test_prepare_data_with_a_missing_checkpoint_writes_nothing(tmp_path):
     assert prepared.returncode == 2
     assert "nosuch.pth: no such checkpoint file" in prepared.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def _ade_style(root) -> None:
+    """Images and ADE20K-style masks: 0 = unlabeled (the rims), classes stored as 1..3."""
+    _own_data(root, count=3)
+    for path in (root / "masks").glob("*.png"):
+        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(path), np.where(mask == 255, 0, mask + 1).astype(np.uint8))
+
+
+def _prepare(tmp_path, *options: str):
+    return run(
+        cli("prepare-data", "mine/images", "mine/masks", "--out", "mine.py", *options), tmp_path
+    )
+
+
+def test_prepare_data_refuses_to_guess_what_zero_means_and_writes_nothing(tmp_path):
+    _ade_style(tmp_path / "mine")
+    prepared = _prepare(tmp_path, "--classes", "numbered", "--from", "upernet_beit-tiny_toy")
+    assert prepared.returncode == 2, prepared.stdout
+    assert "label values up to 3; 0 in 3 of them" in prepared.stderr
+    assert "--zero-is-ignore" in prepared.stderr and "--zero-is-class" in prepared.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_prepare_data_reads_ade_style_masks_with_as_many_names_as_classes(tmp_path):
+    _ade_style(tmp_path / "mine")
+    prepared = _prepare(
+        tmp_path, "--classes", "ground,round or square,other shapes", "--from",
+        "upernet_beit-tiny_toy",
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    assert "3 pairs, 3 classes" in prepared.stdout and "UNLABELED" in prepared.stdout
+    dataset = Config.fromfile(str(tmp_path / "mine.py")).train_dataloader.dataset
+    assert dataset.reduce_zero_label is True
+    assert dataset.metainfo["classes"] == ["ground", "round or square", "other shapes"]
+    loads = [step for step in dataset.pipeline if step["type"] == "LoadAnnotations"]
+    assert [step["reduce_zero_label"] for step in loads] == [True]
+
+
+def test_prepare_data_reads_real_ade20k_samples_with_the_ade20k_names(tmp_path, ade_samples):
+    prepared = run(
+        cli("prepare-data", str(ade_samples / "images"), str(ade_samples / "annotations"),
+            "--out", "ade.py", "--classes", "ade20k", "--from", "upernet_beit-tiny_toy"),
+        tmp_path,
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    assert "3 pairs, 150 classes" in prepared.stdout
+    cfg = Config.fromfile(str(tmp_path / "ade.py"))
+    assert cfg.val_dataloader.dataset.reduce_zero_label is True
+    assert cfg.model.decode_head.num_classes == 150
+
+
+def test_generated_config_holds_only_the_keys_a_run_reads(tmp_path):
+    _own_data(tmp_path / "mine", count=3)
+    prepared = _prepare(tmp_path, "--classes", "mine/names.txt", "--from", "upernet_beit-tiny_toy")
+    assert prepared.returncode == 0, prepared.stderr
+    text = (tmp_path / "mine.py").read_text()
+    cfg = Config.fromfile(str(tmp_path / "mine.py"))
+    stale = {"data_root", "dataset_type", "train_pipeline", "test_pipeline", "crop_size", "width"}
+    assert not stale & set(cfg.keys())
+    assert "ADEChallengeData2016" not in text and "toy_ade20k" not in text
+    assert text.count("other shapes") == 1  # the class names once, named by every dataloader
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        assert cfg[loader].dataset.metainfo["classes"][2] == "other shapes"
+
+
+def test_prepare_data_without_the_recipes_weights_says_where_and_writes_nothing(tmp_path):
+    _own_data(tmp_path / "mine", count=2)
+    prepared = _prepare(tmp_path, "--classes", "mine/names.txt")  # BEiT-B recipe, no pretrain/
+    assert prepared.returncode == 2
+    message = prepared.stderr
+    assert "pretrain/beit_base_patch16_224_pt22k_ft22k.pth: no such file" in message
+    assert "releases/download/v1.0/beit_base_patch16_224_pt22k_ft22k.pth" in message
+    assert "mmseg-beit convert beit_base_patch16_224_pt22k_ft22k.pth pretrain/" in message
+    assert "--from-scratch" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_prepare_data_from_scratch_drops_the_pretrained_backbone(tmp_path):
+    _own_data(tmp_path / "mine", count=2)
+    prepared = _prepare(tmp_path, "--classes", "mine/names.txt", "--from-scratch")
+    assert prepared.returncode == 0, prepared.stderr
+    assert "training from scratch: model.backbone.init_cfg=None" in prepared.stdout
+    cfg = Config.fromfile(str(tmp_path / "mine.py"))
+    assert cfg.model.backbone.init_cfg is None and cfg.model.backbone.embed_dims == 768

@@ -70,3 +70,13 @@ def test_empty_split_is_a_problem():
     report = check_samples("val", [], num_classes=5)
     assert report.problems == {-1: ["val: no samples found"]}
     assert "val: 0 samples, 1 with problems" in report.summary()
+
+
+def test_jpeg_cut_short_half_way_is_named(pair):
+    image = np.random.default_rng(0).integers(0, 255, (20, 30, 3), np.uint8)
+    cv2.imwrite(str(pair / "full.jpg"), image)
+    data = (pair / "full.jpg").read_bytes()
+    (pair / "half.jpg").write_bytes(data[: len(data) // 2])  # a valid header, half the pixels
+    (problem,) = _check(pair, image="half.jpg")
+    assert problem.startswith(f"{pair / 'half.jpg'}: unreadable image (OSError: image file is")
+    assert "truncated" in problem

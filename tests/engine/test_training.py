@@ -1,4 +1,5 @@
-"""Runner training on the toy config: stop, resume, and reach the same weights; quickstart."""
+"""Runner training on the toy config: stop, resume, and reach the same weights and losses (dropout
+and loader workers as shipped); quickstart."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ class _Interrupted(Exception):
     pass
 
 
+class _RecordLosses(Hook):
+    def __init__(self) -> None:
+        self.losses: dict[int, float] = {}
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.losses[runner.iter + 1] = float(outputs["loss"])
+
+
 class _StopAfter(Hook):
     priority = "LOWEST"  # after the checkpoint hook has saved
 
@@ -32,15 +41,14 @@ class _StopAfter(Hook):
 
 
 def _cfg(toy_root, work_dir, iters: int = 6) -> Config:
+    """The toy config as shipped (dropout 0.1, 2 persistent loader workers), 6 iterations."""
     cfg = Config.fromfile(str(CONFIG))
     cfg.work_dir = str(work_dir)
     for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
         cfg[name].dataset.data_root = str(toy_root)
-        cfg[name].num_workers = 0
-        cfg[name].persistent_workers = False
+    cfg.val_dataloader.dataset.indices = 1
     cfg.train_dataloader.batch_size = 2
-    cfg.model.decode_head.dropout_ratio = 0.0
-    cfg.model.auxiliary_head.dropout_ratio = 0.0
+    assert cfg.model.decode_head.dropout_ratio == 0.1  # what resuming must reproduce
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters
     cfg.param_scheduler = [
@@ -56,12 +64,16 @@ def _weights(runner) -> dict:
     return {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
 
 
-def test_interrupted_run_resumes_to_the_same_weights(toy_root, tmp_path):
+def test_interrupted_run_resumes_to_the_same_weights_and_losses(toy_root, tmp_path):
     straight = Runner.from_cfg(_cfg(toy_root, tmp_path / "straight"))
+    straight_losses = _RecordLosses()
+    straight.register_hook(straight_losses)
     straight.train()
     expected = _weights(straight)
 
     first = Runner.from_cfg(_cfg(toy_root, tmp_path / "resumed"))
+    losses = _RecordLosses()
+    first.register_hook(losses, priority="VERY_HIGH")
     first.register_hook(_StopAfter(3))
     with pytest.raises(_Interrupted):
         first.train()
@@ -72,12 +84,15 @@ def test_interrupted_run_resumes_to_the_same_weights(toy_root, tmp_path):
     cfg.resume = True
     cfg.load_from = str(checkpoint)
     resumed = Runner.from_cfg(cfg)
+    resumed.register_hook(losses)
     resumed.train()
     assert resumed.iter == 6
     got = _weights(resumed)
     assert any(not torch.equal(expected[k], _weights(first)[k]) for k in expected)  # it did move
     for key, value in expected.items():
         torch.testing.assert_close(got[key], value, atol=1e-6, rtol=1e-5, msg=key)
+    assert sorted(losses.losses) == [1, 2, 3, 4, 5, 6]
+    assert losses.losses == pytest.approx(straight_losses.losses, rel=1e-6)  # same dropout draws
 
 
 def test_quickstart_trains_evaluates_and_draws(toy_root, tmp_path):

@@ -207,3 +207,9 @@ def test_deprecated_pretrained_argument_becomes_a_pretrained_init(tmp_path):
     torch.testing.assert_close(model.cls_token, source.cls_token)
     with pytest.raises(ValueError, match="not both"):
         BEiT(**tiny_backbone_cfg(pretrained="a.pth", init_cfg=dict(type="Pretrained")))
+
+
+@pytest.mark.parametrize("bad", [123, ["a.pth"], dict(checkpoint="a.pth")])
+def test_pretrained_that_is_not_a_path_is_refused_at_construction(bad):
+    with pytest.raises(TypeError, match=r"pretrained must be a checkpoint path \(str\) or None"):
+        BEiT(**tiny_backbone_cfg(pretrained=bad))

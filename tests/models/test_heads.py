@@ -82,6 +82,25 @@ def test_fcn_head_equals_mmseg(extra):
         torch.testing.assert_close(ours(inputs), reference(inputs), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("concat_input", [False, True])
+def test_fcn_head_has_mmseg_attributes(concat_input):
+    cfg = dict(
+        type="FCNHead",
+        in_channels=16,
+        channels=8,
+        num_classes=5,
+        num_convs=1,
+        kernel_size=1,
+        concat_input=concat_input,
+        norm_cfg=BN,
+    )
+    reference, ours = _both(cfg)
+    for name in ("num_convs", "concat_input", "kernel_size"):
+        assert getattr(ours, name) == getattr(reference, name), name
+    assert hasattr(ours, "conv_cat") == hasattr(reference, "conv_cat") == concat_input
+    assert list(ours.state_dict()) == list(reference.state_dict())
+
+
 def test_head_checkpointing_keeps_gradients_and_batchnorm_statistics():
     plain = uper_head(dropout_ratio=0.3).train()
     checkpointed = uper_head(dropout_ratio=0.3, with_cp=True).train()

@@ -23,6 +23,15 @@ def test_winograd_equals_direct_convolution(channels, size):
     torch.testing.assert_close(got, expected, atol=1e-5 * expected.abs().max().item(), rtol=0)
 
 
+def test_winograd_in_bands_of_one_tile_row_equals_direct_convolution(monkeypatch):
+    monkeypatch.setattr(winograd, "_BAND_BYTES", 1)  # every tile row its own band
+    x = torch.randn(2, 6, 9, 7)
+    weight = torch.randn(5, 6, 3, 3)
+    expected = F.conv2d(x, weight, padding=1)
+    got = winograd.winograd_conv3x3(x, winograd.winograd_weight(weight))
+    torch.testing.assert_close(got, expected, atol=1e-5 * expected.abs().max().item(), rtol=0)
+
+
 @pytest.fixture()
 def spy(monkeypatch):
     calls = []
@@ -32,7 +41,7 @@ def spy(monkeypatch):
 
 
 def test_winograd_runs_for_cpu_fp32_inference(spy):
-    conv = WinogradConv2d(128, 128, 3, padding=1).eval()
+    conv = WinogradConv2d(128, 128, 3, padding=1, min_pixels=120).eval()
     x = torch.randn(1, 128, 12, 10)
     with torch.no_grad():
         got = conv(x)
@@ -42,10 +51,12 @@ def test_winograd_runs_for_cpu_fp32_inference(spy):
     )
 
 
-@pytest.mark.parametrize("mode", ["training", "autograd", "autocast", "small"])
+@pytest.mark.parametrize("mode", ["training", "autograd", "autocast", "small", "few_pixels"])
 def test_winograd_falls_back_to_conv2d(spy, mode):
     channels = 64 if mode == "small" else 128
-    conv = WinogradConv2d(channels, channels, 3, padding=1).train(mode == "training")
+    min_pixels = 121 if mode == "few_pixels" else 1
+    conv = WinogradConv2d(channels, channels, 3, padding=1, min_pixels=min_pixels)
+    conv.train(mode == "training")
     x = torch.randn(1, channels, 12, 10)
     with (
         torch.set_grad_enabled(mode == "autograd"),
@@ -57,9 +68,34 @@ def test_winograd_falls_back_to_conv2d(spy, mode):
 
 def test_uper_head_with_winograd_convs_equals_plain():
     plain = uper_head()
-    fast = uper_head(conv_cfg=dict(type="WinogradConv2d"))
+    fast = uper_head(conv_cfg=dict(type="WinogradConv2d", min_pixels=1))
     assert type(fast.fpn_bottleneck.conv) is WinogradConv2d
     fast.load_state_dict(plain.state_dict())
     inputs = [torch.randn(1, 128, s, s) for s in (24, 12, 6, 3)]
     with torch.no_grad():
         torch.testing.assert_close(fast(inputs), plain(inputs), atol=1e-4, rtol=1e-4)
+
+
+def test_winograd_never_copies_the_whole_input(monkeypatch):
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class LargestNewTensor(TorchDispatchMode):
+        def __init__(self, ignore: torch.Tensor) -> None:
+            super().__init__()
+            self.ignore, self.largest = ignore.untyped_storage().data_ptr(), 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in tree_leaves(out):
+                storage = t.untyped_storage() if isinstance(t, torch.Tensor) else None
+                if storage is not None and storage.data_ptr() != self.ignore:
+                    self.largest = max(self.largest, storage.nbytes())
+            return out
+
+    monkeypatch.setattr(winograd, "_BAND_BYTES", 16 * 32 * 64 * 4 * 2)  # two tile rows a band
+    x = torch.randn(1, 64, 64, 64)
+    weight_u = winograd.winograd_weight(torch.randn(16, 64, 3, 3))
+    with LargestNewTensor(x) as sizes:
+        winograd.winograd_conv3x3(x, weight_u)
+    assert sizes.largest < x.nbytes / 2  # the output, a quarter of x, is the largest

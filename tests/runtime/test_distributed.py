@@ -16,7 +16,7 @@ def test_validation_mious_of_two_process_training_equal_the_checkpoints(tmp_path
     train = run(script("dist_train.sh", CONFIG, "2", "--work-dir", "work", *options), tmp_path)
     assert train.returncode == 0, train.stderr[-4000:]
     output = train.stdout + train.stderr
-    assert "Distributed training: True" in output and "Iter(val) [8/8]" in output  # 16 / 2
+    assert "processes: 2 (launcher: pytorch)" in output and "Iter(val) [8/8]" in output  # 16 / 2
     logged = logged_miou(output, "val")
     assert logged > 0
     checkpoint = str(tmp_path / "work" / "iter_8.pth")

@@ -18,8 +18,12 @@ with activation checkpointing). Each mode runs in fp32 and, when --dtype names o
 autocast dtype, for every implementation alike. This package's model is built as users get it,
 with the speed preset of the device and dtype (listed as "settings"); ``--modes settings``
 times it with no speed option, each option alone and the whole preset, which is how the preset
-is chosen (``mmseg_beit/models/speed.py``). With ``flops``, the
-backbone's achieved TFLOP/s is reported, and its share of the device's 16-bit peak (MFU).
+is chosen (``mmseg_beit/models/speed.py``). Backbone, neck and decode head are timed apart
+within the same calls. With ``flops``, the tool also measures this device's matrix-multiply
+peak (a large ``torch.mm`` per dtype, in its own process) and reports each part's achieved
+TFLOP/s (model FLOPs, plain convolutions) and its share of that peak in the run's dtype: the
+distance to the limit. ``--peak-tflops`` (or a known GPU) adds the share of a data-sheet
+16-bit peak (MFU).
 --agreement reports the share of pixels whose class under --dtype equals the fp32 class, on the
 images of a folder.
 """
@@ -50,6 +54,8 @@ from benchmark_report import (
 )
 
 from mmseg_beit.utils.io import atomic_path
+
+PARTS = ("backbone", "neck", "decode_head")
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -94,18 +100,41 @@ def _timed(fn, device: str, warmup: int, repeats: int) -> dict:
     }
 
 
-def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str):
+def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str, parts: dict):
     """The inference forward under autocast of ``dtype``, the one precision mechanism (ours
-    runs so inside its segmentor)."""
+    runs so inside its segmentor). Each call appends the seconds of backbone, neck and decode
+    head to ``parts`` (not for transformers', one module)."""
     from mmseg_beit.models.utils.precision import autocast
 
     def run():
         with autocast(dtype, device):
             if impl == "hf":
                 return model(pixel_values=x).logits
-            return model.decode_head(model.neck(model.backbone(x)))
+            out, start = x, time.perf_counter()
+            for part in PARTS:
+                out = getattr(model, part)(out)
+                _sync(device)
+                now = time.perf_counter()
+                parts.setdefault(part, []).append(now - start)
+                start = now
+            return out
 
     return run
+
+
+def _matmul_peak(device: str, size: int = 2048, repeats: int = 5) -> dict:
+    """This device's matrix-multiply throughput, TFLOP/s: the best of ``repeats`` square
+    ``torch.mm`` calls of ``size`` per dtype (fp32, bf16, and fp16 on CUDA)."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    if device == "cuda":
+        dtypes["fp16"] = torch.float16
+    peak = {}
+    for name, dtype in dtypes.items():
+        a = torch.randn(size, size, device=device).to(dtype)
+        b = torch.randn(size, size, device=device).to(dtype)
+        best = _timed(lambda a=a, b=b: torch.mm(a, b), device, 1, repeats)["min_s"]
+        peak[name] = 2 * size**3 / best / 1e12
+    return peak
 
 
 def _train_step_fn(impl: str, model, x: torch.Tensor, dtype: str, num_classes: int):
@@ -150,6 +179,8 @@ def worker(spec: dict) -> dict:
     torch.manual_seed(0)
     if impl == "onnx":
         return _onnx_worker(spec)
+    if impl == "matmul":
+        return {"impl": impl, "matmul_peak_tflops": _matmul_peak(device)}
     weights = torch.load(spec["weights"], weights_only=True)
     if impl == "hf":
         model = hf_model(spec["config"], spec["shape"], spec["out_indices"], spec["num_classes"])
@@ -188,14 +219,15 @@ def worker(spec: dict) -> dict:
         timing = _timed(step, device, 1, spec["repeats"])
     else:
         model.eval()
+        parts: dict[str, list[float]] = {}
         with torch.inference_mode():
-            timing = _timed(
-                _forward_fn(impl, model, x, dtype, device), device, spec["warmup"], spec["repeats"]
-            )
-            if impl == "ours":
-                timing["backbone_median_s"] = _timed(
-                    lambda: model.backbone(x), device, 1, spec["repeats"]
-                )["median_s"]
+            run = _forward_fn(impl, model, x, dtype, device, parts)
+            timing = _timed(run, device, spec["warmup"], spec["repeats"])
+        if parts:  # the timed calls only, not the warm-up
+            timing["part_median_s"] = {
+                part: statistics.median(seconds[-spec["repeats"] :])
+                for part, seconds in parts.items()
+            }
     result |= timing
     result["images_per_s"] = batch / timing["median_s"]
     if device == "cuda":
@@ -355,6 +387,9 @@ def main() -> int:
         if "flops" in args.modes:
             report["flops_per_image"] = count_flops(args.config, args.shape, prepared)
             print(json.dumps(report["flops_per_image"]))
+            spec = dict(impl="matmul", device=args.device, dtype="fp32")
+            report["matmul_peak_tflops"] = _run_worker(spec)["matmul_peak_tflops"]
+            print(json.dumps(report["matmul_peak_tflops"]))
         impls = ["ours", *args.compare]
         runs = []
         dtypes = _dtypes(args.dtype)
@@ -390,8 +425,8 @@ def main() -> int:
     print(json.dumps(report["ratios"], indent=1))
     if "flops_per_image" in report:
         peak = args.peak_tflops or known_peak_tflops(args.device)
-        report["backbone_utilisation"] = utilisation(report, peak)
-        print(json.dumps(report["backbone_utilisation"], indent=1))
+        report["utilisation"] = utilisation(report, peak)
+        print(json.dumps(report["utilisation"], indent=1))
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(report, indent=1))
@@ -410,7 +445,7 @@ def _run_worker(spec: dict) -> dict:
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if out.returncode or not lines:
         raise SystemExit(
-            f"benchmark worker {spec['impl']}/{spec['mode']} failed:\n{out.stderr[-3000:]}"
+            f"benchmark worker {spec['impl']}/{spec.get('mode')} failed:\n{out.stderr[-3000:]}"
         )
     return json.loads(lines[-1][len("RESULT ") :])
 

@@ -11,8 +11,9 @@ import dataclasses
 import torch
 
 DTYPES = ("fp32", "bf16", "fp16")
-# --modes settings: ours with nothing, each preset option alone, and the whole preset.
-VARIANTS = ("off", "winograd", "cache_grids", "preset")
+# --modes settings: ours with no option, each speed option alone (switched on), the preset.
+OPTIONS = {"winograd": dict(winograd=True), "cache_grids": dict(cache_grids=1)}
+VARIANTS = ("off", *OPTIONS, "preset")
 
 
 def _model_cfg(config: str, shape: tuple[int, int]):
@@ -27,15 +28,13 @@ def _model_cfg(config: str, shape: tuple[int, int]):
 
 
 def our_settings(device: str, dtype: str, variant: str = "preset") -> dict:
-    """The speed options ours runs with: the preset of ``device`` and ``dtype``, or one option."""
+    """The speed options ours runs with: the preset of ``device`` and ``dtype``, none ('off'),
+    or one option of :data:`OPTIONS` alone."""
     from mmseg_beit.models.speed import SpeedPreset, speed_preset
 
-    preset = speed_preset(device, dtype)
-    if variant == "off":
-        preset = SpeedPreset()
-    elif variant != "preset":
-        preset = SpeedPreset(**{variant: getattr(speed_preset("cpu", "fp32"), variant)})
-    return dataclasses.asdict(preset)
+    if variant == "preset":
+        return dataclasses.asdict(speed_preset(device, dtype))
+    return dataclasses.asdict(SpeedPreset(**OPTIONS.get(variant, {})))
 
 
 def build(impl: str, config: str, shape, dtype: str, device: str, with_cp: bool = False,
@@ -97,25 +96,22 @@ def hf_model(config: str, shape, ours_out_indices, num_classes: int):
 
 
 def count_flops(config: str, shape, weights: dict) -> dict:
-    """FLOPs of one image's inference forward (backbone + neck + decode head), counted by torch.
+    """FLOPs of one image's inference forward, counted by torch (``model_stats.part_flops``).
 
-    ``model``: with direct convolutions (the usual figure); ``executed``: what ours runs with its
-    CPU fp32 preset (Winograd does fewer multiplications); ``backbone``: the encoder alone.
+    ``parts``: backbone, neck and decode head with plain convolutions (the model's FLOPs, the
+    same for every implementation); ``model``: their sum; ``executed``: what ours runs with its
+    CPU fp32 preset (Winograd does fewer multiplications).
     """
-    from torch.utils.flop_counter import FlopCounterMode
+    from model_stats import part_flops
 
     flops = {}
-    for name, impl in (("model", "mmseg"), ("executed", "ours")):
-        model, _ = build(impl, config, shape, "fp32", "cpu")
+    for name, variant in (("model", "off"), ("executed", "preset")):
+        model, _ = build("ours", config, shape, "fp32", "cpu", variant=variant)
         model.load_state_dict(weights["ours"])
         model.eval()
-        x = torch.randn(1, 3, *shape)
-        with torch.inference_mode(), FlopCounterMode(display=False) as backbone:
-            features = model.backbone(x)
-        with torch.inference_mode(), FlopCounterMode(display=False) as rest:
-            model.decode_head(model.neck(features))
-        flops[name] = backbone.get_total_flops() + rest.get_total_flops()
-        flops.setdefault("backbone", backbone.get_total_flops())
+        parts = part_flops(model, torch.randn(1, 3, *shape))
+        flops[name] = sum(parts.values())
+        flops.setdefault("parts", parts)
     return flops
 
 

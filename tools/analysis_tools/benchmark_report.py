@@ -1,5 +1,5 @@
 """Summaries of a benchmark report: ratios between implementations, the speed-option table,
-backbone utilisation, and the machine and library versions the figures were taken on."""
+each part's utilisation, and the machine and library versions the figures were taken on."""
 
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ def ratios(results: list[dict]) -> dict:
 
 
 def settings_table(results: list[dict]) -> dict:
-    """Median inference seconds of ours per dtype and speed variant (``--modes settings``)."""
+    """Median inference seconds and peak memory of ours per dtype and speed variant
+    (``--modes settings``): an option earns its place by the time it saves for its memory."""
     table: dict = {}
     for r in results:
         if r["impl"] == "ours" and r["mode"] == "infer":
-            table.setdefault(r["dtype"], {})[r["variant"]] = r["median_s"]
+            entry = {"median_s": r["median_s"], "peak_memory_mb": r["peak_memory_mb"]}
+            table.setdefault(r["dtype"], {})[r["variant"]] = entry
     return table
 
 
@@ -53,17 +55,24 @@ def known_peak_tflops(device: str) -> float | None:
 
 
 def utilisation(report: dict, peak_tflops: float | None) -> dict:
-    """Achieved backbone TFLOP/s per run of ours, and its share of the 16-bit peak (MFU)."""
-    flops = report["flops_per_image"]["backbone"]
+    """Achieved TFLOP/s of each part (model FLOPs over its median seconds) per inference run of
+    ours and mmseg's, its share of the matrix-multiply peak measured in the same run for that
+    dtype, and with ``peak_tflops`` (a 16-bit data-sheet peak) the model FLOP utilisation."""
+    flops = report["flops_per_image"]["parts"]
+    measured = report.get("matmul_peak_tflops", {})
     out = {}
     for r in report["results"]:
-        if r["impl"] != "ours" or r["variant"] != "preset" or "backbone_median_s" not in r:
+        if "part_median_s" not in r or r.get("variant") not in (None, "preset"):
             continue
-        tflops = flops * r["batch"] / r["backbone_median_s"] / 1e12
-        entry = {"backbone_tflops_per_s": tflops}
-        if peak_tflops and r["dtype"] != "fp32":
-            entry |= {"peak_tflops_per_s": peak_tflops, "mfu": tflops / peak_tflops}
-        out[f"{r['mode']} {r['dtype']}"] = entry
+        entry = {}
+        for part, seconds in r["part_median_s"].items():
+            tflops = flops[part] * r["batch"] / seconds / 1e12
+            entry[part] = {"tflops_per_s": tflops}
+            if measured.get(r["dtype"]):
+                entry[part]["share_of_matmul_peak"] = tflops / measured[r["dtype"]]
+            if peak_tflops and r["dtype"] != "fp32":
+                entry[part]["mfu"] = tflops / peak_tflops
+        out[f"{r['impl']} {r['mode']} {r['dtype']}"] = entry
     return out
 
 

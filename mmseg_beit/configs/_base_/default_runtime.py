@@ -13,6 +13,8 @@ load_from = None
 resume = False
 tta_model = dict(type="mmseg_beit.SegTTAModel")
 # Checkpoint interval suits the 160k-iteration schedules; configs override what differs.
+# The last four keep long runs safe (README, "What survives what"); slurm's pre-emption warning
+# (--signal=USR1@90): default_hooks.stop_on_signal.signals="[SIGTERM,SIGINT,SIGUSR1]".
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
@@ -22,4 +24,8 @@ default_hooks = dict(
     ),
     sampler_seed=dict(type="DistSamplerSeedHook"),
     visualization=dict(type="SegVisualizationHook"),
+    work_dir_lock=dict(type="mmseg_beit.WorkDirLockHook"),
+    finite_loss=dict(type="mmseg_beit.FiniteLossHook", max_skipped_steps=100),
+    random_state=dict(type="mmseg_beit.RandomStateHook"),
+    stop_on_signal=dict(type="mmseg_beit.SignalCheckpointHook", signals=["SIGTERM", "SIGINT"]),
 )

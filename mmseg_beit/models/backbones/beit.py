@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
@@ -92,9 +93,16 @@ class BEiT(BaseModule):
         norm_eval: bool = False,
         with_cp: bool = False,
         cache_grids: int = 0,
-        pretrained: str | None = None,
+        pretrained: str | os.PathLike | None = None,
         init_cfg: dict | None = None,
     ) -> None:
+        if isinstance(pretrained, os.PathLike):
+            pretrained = os.fspath(pretrained)
+        if pretrained is not None and not isinstance(pretrained, str):
+            raise TypeError(  # mmseg's check, at construction rather than at init_weights
+                f"BEiT: pretrained must be a checkpoint path (str) or None, got "
+                f"{type(pretrained).__name__} {pretrained!r}"
+            )
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError("set init_cfg or the deprecated pretrained, not both")

@@ -35,6 +35,10 @@ class FCNHead(ConvDecodeHead):
     ) -> None:
         if num_convs < 0 or dilation < 1:
             raise ValueError(f"need num_convs >= 0 and dilation >= 1, got {num_convs}, {dilation}")
+        # mmseg's FCNHead attributes, which code written for mmseg reads.
+        self.num_convs = num_convs
+        self.concat_input = concat_input
+        self.kernel_size = kernel_size
         super().__init__(**kwargs)
         if num_convs == 0 and self.in_channels != self.channels:
             raise ValueError("num_convs=0 needs in_channels == channels")
@@ -44,15 +48,12 @@ class FCNHead(ConvDecodeHead):
             for c_in, c_out in itertools.pairwise(widths)
         ]
         self.convs = nn.Sequential(*convs) if convs else nn.Identity()
-        self.conv_cat = (
-            self.conv(self.in_channels + self.channels, self.channels, kernel_size)
-            if concat_input
-            else None
-        )
+        if concat_input:  # as in mmseg, no conv_cat attribute at all otherwise
+            self.conv_cat = self.conv(self.in_channels + self.channels, self.channels, kernel_size)
 
     def _forward_feature(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         x = self._transform_inputs(inputs)
         feats = self.convs(x)
-        if self.conv_cat is not None:
+        if self.concat_input:
             feats = self.conv_cat(torch.cat([x, feats], dim=1))
         return feats

@@ -10,7 +10,9 @@ from mmseg_beit.models.utils.inference_cache import InferenceCache
 from mmseg_beit.models.utils.relative_position import (
     relative_position_index,
     resize_relative_table,
+    reverse_grid_tokens,
     table_rows,
+    windowed_relative_bias,
 )
 
 
@@ -84,12 +86,18 @@ class RelativePositionAttention(nn.Module):
         # about 2x slower with a permuted (strided) mask.
         return table.t().contiguous()[:, index.view(-1)].view(-1, n, n)
 
-    def attention_mask(self, grid: tuple[int, int], query: torch.Tensor) -> torch.Tensor:
+    def attention_mask(
+        self, grid: tuple[int, int], query: torch.Tensor, keys_reversed: bool = False
+    ) -> torch.Tensor:
         """The relative bias as an SDPA mask for ``query``: its dtype (GPU kernels require it)
         and, off the CPU, rows aligned to 8 elements (the memory-efficient kernel pads a copy
-        of any other mask on every call)."""
+        of any other mask on every call). ``keys_reversed``: for keys whose grid tokens are in
+        reverse order, copied from the table (:func:`windowed_relative_bias`), not gathered."""
         align = 1 if query.device.type == "cpu" else 8
-        return sdpa_mask(self.relative_bias(grid), query.dtype, align)
+        if not keys_reversed:
+            return sdpa_mask(self.relative_bias(grid), query.dtype, align)
+        table = resize_relative_table(self.relative_position_bias_table, self.grid, grid)
+        return windowed_relative_bias(table, grid, query.dtype, align).unsqueeze(0)
 
     def forward(
         self, x: torch.Tensor, grid: tuple[int, int], cache: InferenceCache | None = None
@@ -106,11 +114,17 @@ class RelativePositionAttention(nn.Module):
         q, k, v = qkv.view(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         mask = None
         table = self.relative_position_bias_table
+        # Outside autograd and export the mask is copied from table windows, which needs the
+        # keys' grid tokens reversed (the sum over keys does not care); training gathers it
+        # (cheap gradients) and exported graphs keep one gather for every grid.
+        windowed = not torch.is_grad_enabled() and not torch.compiler.is_exporting()
+        if table is not None and windowed:
+            k, v = reverse_grid_tokens(k), reverse_grid_tokens(v)
         if table is not None and cache is not None:
-            key = (grid, q.dtype, q.device)
-            mask = cache.get(self, table, key, lambda: self.attention_mask(grid, q))
+            key = (grid, q.dtype, q.device, windowed)
+            mask = cache.get(self, table, key, lambda: self.attention_mask(grid, q, windowed))
         elif table is not None:
-            mask = self.attention_mask(grid, q)
+            mask = self.attention_mask(grid, q, windowed)
         drop = self.attn_drop if self.training else 0.0
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         # An explicit copy: exporters decompose SDPA into another memory layout than eager's.

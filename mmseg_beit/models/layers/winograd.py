@@ -10,7 +10,6 @@ relative error against direct convolution is about 1e-6 in fp32 (``tests/test_sp
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mmseg_beit.models.utils.inference_cache import InferenceCache
@@ -20,7 +19,7 @@ _G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0
 _KERNEL = torch.kron(_G, _G)  # (16, 9): the 16 values of G g G^T from the 9 of g
 _AT = torch.tensor([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
 _OUTPUT = torch.kron(_AT, _AT)  # (4, 16): 2x2 outputs from the 16 products of one tile
-_TILE_ROWS = 8  # tile rows per chunk: bounds the transformed input to ~4 x 16 rows of x
+_BAND_BYTES = 32 * 2**20  # transformed input tiles per band of tile rows
 
 
 def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -50,17 +49,32 @@ def _input_tiles(band: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return out.view(16, n * rows * cols, c)
 
 
+def _nhwc_band(x: torch.Tensor, first: int, rows: int, cols: int) -> torch.Tensor:
+    """Input rows for tile rows ``first .. first + rows``: NHWC, zero-padded as ``padding=1``
+    pads (one pixel above and left, zeros past the bottom and right), copied band by band
+    so that no padded copy of the whole input is made."""
+    n, c, h, w = x.shape
+    band = x.new_zeros(n, 2 * rows + 2, 2 * cols + 2, c)
+    top = 2 * first - 1  # input row of the band's first row
+    start, stop = max(top, 0), min(top + 2 * rows + 2, h)
+    band[:, start - top : stop - top, 1 : w + 1] = x[:, :, start:stop].permute(0, 2, 3, 1)
+    return band
+
+
 def winograd_conv3x3(x: torch.Tensor, weight_u: torch.Tensor) -> torch.Tensor:
-    """``conv2d(x, w, padding=1)`` (stride 1, no bias) given ``weight_u = winograd_weight(w)``."""
-    n, _, h, w = x.shape
+    """``conv2d(x, w, padding=1)`` (stride 1, no bias) given ``weight_u = winograd_weight(w)``.
+
+    Works through bands of tile rows whose transformed tiles take at most ``_BAND_BYTES``, so
+    the extra memory stays bounded whatever the input size.
+    """
+    n, c, h, w = x.shape
     tiles_h, tiles_w = (h + 1) // 2, (w + 1) // 2
-    padded = F.pad(x, (1, 2 * tiles_w + 1 - w, 1, 2 * tiles_h + 1 - h))
-    padded = padded.permute(0, 2, 3, 1).contiguous()  # NHWC: channel runs are contiguous
     out = x.new_empty(n, weight_u.shape[2], 2 * tiles_h, 2 * tiles_w)
     transform = _OUTPUT.to(x)
-    for start in range(0, tiles_h, _TILE_ROWS):
-        rows = min(_TILE_ROWS, tiles_h - start)
-        band = padded[:, 2 * start : 2 * (start + rows) + 2]
+    step = max(1, _BAND_BYTES // (16 * n * tiles_w * c * x.element_size()))
+    for start in range(0, tiles_h, step):
+        rows = min(step, tiles_h - start)
+        band = _nhwc_band(x, start, rows, tiles_w)
         products = torch.bmm(_input_tiles(band, rows, tiles_w), weight_u)  # (16, P, O)
         y = (transform @ products.view(16, -1)).view(2, 2, n, rows, tiles_w, -1)
         y = y.permute(2, 5, 3, 0, 4, 1).reshape(n, -1, 2 * rows, 2 * tiles_w)
@@ -73,16 +87,23 @@ class WinogradConv2d(nn.Conv2d):
     """``nn.Conv2d`` (same parameters and keys) using Winograd where it is faster.
 
     That is CPU fp32 inference (eval mode, no autograd, no autocast) of 3x3, stride 1, padding
-    1, undilated, ungrouped convolutions with at least ``min_channels`` in and out. Everywhere
-    else, and always on GPUs (cuDNN chooses its own algorithms), it is plain ``conv2d``. The
-    speed preset selects it (``conv_cfg=dict(type='mmseg_beit.WinogradConv2d')``); the
-    transformed kernels are kept in an :class:`InferenceCache`.
+    1, undilated, ungrouped convolutions with at least ``min_channels`` in and out, on inputs
+    of at least ``min_pixels``. Everywhere else, and always on GPUs (cuDNN chooses its own
+    algorithms), it is plain ``conv2d``. The speed preset selects it
+    (``conv_cfg=dict(type='mmseg_beit.WinogradConv2d')``); the transformed kernels are kept in
+    an :class:`InferenceCache` (2.8x the layer's weights with the copy they are checked
+    against), which is why small inputs, where Winograd saves little time, do not use it:
+    UPerHead's pyramid-pooling bottleneck at 1/32 of the image holds the largest kernels.
+
+    Args:
+        min_pixels: Smallest ``H * W`` of an input run with Winograd.
     """
 
     min_channels = 128
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, min_pixels: int = 96 * 96, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.min_pixels = min_pixels
         self.kernel_cache = InferenceCache()
 
     def train(self, mode: bool = True) -> WinogradConv2d:
@@ -106,6 +127,7 @@ class WinogradConv2d(nn.Conv2d):
             and self.groups == 1
             and self.padding_mode == "zeros"
             and min(self.in_channels, self.out_channels) >= self.min_channels
+            and x.shape[-2] * x.shape[-1] >= self.min_pixels
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

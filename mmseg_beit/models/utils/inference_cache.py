@@ -12,11 +12,13 @@ from torch import nn
 class InferenceCache:
     """Weight-derived tensors (attention masks, transformed conv kernels) for inference.
 
-    Building them can cost as much as a layer's own work on a CPU (gathering a BEiT-B mask: about
-    40 ms per layer at 512 x 512), so inference keeps them. Each entry remembers a copy of the
-    weight it was derived from and is rebuilt as soon as that weight's values differ, however
-    they changed (loading, an EMA swap, a ``.data`` write). Entries are grouped by a key such as
-    the token grid; at most ``max_keys`` keys are kept, the least recently used going first.
+    Building some costs as much as a layer's own work on a CPU (transforming Winograd kernels),
+    so inference keeps them; attention masks, a strided copy from their table, are kept only
+    where a config asks for it (``cache_grids``), as they cost more memory than they save time.
+    Each entry remembers a copy of the weight it was derived from and is rebuilt as soon as that
+    weight's values differ, however they changed (loading, an EMA swap, a ``.data`` write).
+    Entries are grouped by a key such as the token grid; at most ``max_keys`` keys are kept,
+    the least recently used going first.
 
     Args:
         max_keys: Keys (token grids, dtypes...) kept at once.
