@@ -29,12 +29,13 @@ def scale_schedule(cfg: Config, iters: int) -> list[str]:
         raise ValueError(f"--iters: {cfg.filename} trains by epochs (no train_cfg.max_iters)")
     changes = []
 
-    def scaled(value: int, upper: int = iters) -> int:
+    def scaled(value: int, upper: int = iters, least: int = 1) -> int:
         """The same point of the shorter (longer) run; the end stays the end, 0 stays 0, and
-        a positive count stays positive, so a warm-up's end and the decay's begin still meet."""
+        a positive count stays at least ``least``, so a warm-up's end and the decay's begin
+        still meet."""
         if value >= old:
             return upper
-        return min(upper, max(1 if value > 0 else 0, round(value * iters / old)))
+        return min(upper, max(least if value > 0 else 0, round(value * iters / old)))
 
     def change(owner: dict, key: str, new: int, name: str) -> None:
         if owner.get(key) is not None and owner[key] != new:
@@ -50,10 +51,12 @@ def scale_schedule(cfg: Config, iters: int) -> list[str]:
     for i, scheduler in enumerate([schedulers] if isinstance(schedulers, dict) else schedulers):
         if scheduler.get("by_epoch", True) is not False:
             continue
-        new_begin = scaled(scheduler.get("begin", 0), iters - 1)
+        # mmengine's schedulers change the rate from their second step on: a warm-up of one
+        # iteration would never rise, and the decay after it would start from its first rate.
+        new_begin = scaled(scheduler.get("begin", 0), iters - 1, least=2)
         change(scheduler, "begin", new_begin, f"param_scheduler[{i}].begin")
         if scheduler.get("end") is not None:
-            new_end = max(new_begin + 1, scaled(scheduler["end"]))
+            new_end = max(new_begin + 1, scaled(scheduler["end"], least=2))
             change(scheduler, "end", new_end, f"param_scheduler[{i}].end")
     hooks = cfg.get("default_hooks") or {}
     checkpoint = hooks.get("checkpoint") or {}

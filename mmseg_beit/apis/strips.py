@@ -58,24 +58,29 @@ def image_labels(
     item: dict, window: WindowFn, settings: WindowSettings, device: torch.device | str = "cpu"
 ) -> np.ndarray:
     """(H, W) int64 classes of one pipeline item (one view, or TestTimeAug's): the argmax of the
-    views' mean probabilities at the original size, in strips when that is large."""
+    views' mean probabilities at the original size. A small result is summed view by view (one
+    view's logits in memory at a time); a large one keeps the views' logits at their pipeline
+    size and is reduced in strips of rows."""
     inputs, samples = item["inputs"], item["data_samples"]
     if isinstance(inputs, torch.Tensor):
         inputs, samples = [inputs], [samples]
-    views = [view_logits(v, window, settings, device, s.metainfo) for v, s in zip(inputs, samples)]
     size = tuple(samples[0].metainfo["ori_shape"])
-    classes = views[0].shape[0]
-    bytes_per_row = classes * size[1] * 4
-    rows = size[0] if bytes_per_row * size[0] <= FULL_SIZE_BYTES else STRIP_BYTES // bytes_per_row
+    views = (view_logits(v, window, settings, device, s.metainfo) for v, s in zip(inputs, samples))
+    first = next(views)
+    bytes_per_row = first.shape[0] * size[1] * 4
+    if bytes_per_row * size[0] <= FULL_SIZE_BYTES:
+        probs = full_size_probs(first, size, settings.align_corners)
+        for logits in views:
+            probs.add_(full_size_probs(logits, size, settings.align_corners))
+        return (probs / len(inputs)).argmax(dim=0).cpu().numpy()
+    views = [first, *views]
+    rows = max(1, STRIP_BYTES // bytes_per_row)
     labels = np.empty(size, np.int64)
-    for start in range(0, size[0], max(1, rows)):
-        stop = min(size[0], start + max(1, rows))
+    for start in range(0, size[0], rows):
+        stop = min(size[0], start + rows)
         probs = None
         for logits in views:
-            if stop - start == size[0]:  # the plain path, as the probabilities are computed
-                p = full_size_probs(logits, size, settings.align_corners)
-            else:
-                p = resize_rows(logits, size, start, stop, settings.align_corners).softmax(dim=0)
+            p = resize_rows(logits, size, start, stop, settings.align_corners).softmax(dim=0)
             probs = p if probs is None else probs.add_(p)
         labels[start:stop] = (probs / len(views)).argmax(dim=0).cpu().numpy()
     return labels

@@ -15,7 +15,7 @@ COMMANDS = {
     "configs": ("configs", "list the shipped configs (their published mIoU, or a file's path)"),
     "check-data": ("check_data", "check a config's dataset before training or testing"),
     "prepare-data": ("prepare_data", "turn a folder of images and masks into a ready config"),
-    "export": ("export", "export a trained segmentor to ONNX or torch.export"),
+    "export": ("export", "export a trained segmentor to ONNX, torch.export or transformers"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Exports a trained segmentor to ONNX (or a torch.export program) for any input size.
+"""Exports a trained segmentor to ONNX or torch.export (any input size), or to transformers.
 
     mmseg-beit export CONFIG_OR_CHECKPOINT OUT.onnx [--checkpoint CKPT]
                       [--format onnx|torch-export] [--opset 18]

@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval", nargs="+", choices=METRICS, help="metrics (default: config's)")
     parser.add_argument("--tta", action="store_true", help="multi-scale + flip test")
     parser.add_argument("--out", metavar="DIR", help="folder for label PNGs")
-    parser.add_argument("--show-dir", metavar="DIR", help="folder for overlay pictures")
+    parser.add_argument(
+        "--show-dir", metavar="DIR",
+        help="folder for NAME_overlay.png, NAME.png, NAME_compare.png (image | truth | prediction)",
+    )  # fmt: skip
     parser.add_argument("--work-dir", help="default: work_dirs/<config name>")
     parser.add_argument("--skip-data-check", action="store_true", help="do not check the data")
     parser.add_argument(

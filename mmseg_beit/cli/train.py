@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:
             cfg.resume = True
             cfg.load_from = None if args.resume == "auto" else args.resume
+        if args.resume not in (None, "auto") and not os.path.isfile(args.resume):
+            raise FileNotFoundError(f"--resume {args.resume}: no such checkpoint file")
+        rank0 = os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")) == "0"
+        if rank0 and os.path.isdir(cfg.work_dir):
+            lock_work_dir(cfg.work_dir)  # a live run there: refused before the checks
         scratch = train_from_scratch(cfg) if args.from_scratch else ""
         check_weights(cfg, "train")  # every weight file, in one message, before building
         if cfg.load_from:
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         check_train_batch(cfg, world_size())
         if not args.skip_data_check:
             check_run_data(cfg, ("train", "val"), args.skip_bad_samples)
-        if os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")) == "0":
+        if rank0:
             lock_work_dir(cfg.work_dir)  # after the checks: a refused run makes no work dir
     except (FileNotFoundError, ValueError, CheckpointError, DataCheckError, TrainingError) as error:
         return fail("train", error)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+import torch
 from conftest import REPO
 from mmengine.config import Config
+from mmengine.registry import PARAM_SCHEDULERS
 from userland import cli, run
 
 from mmseg_beit.apis.schedule import scale_schedule
@@ -40,8 +43,26 @@ def test_a_very_short_run_keeps_a_warm_up_and_a_decay():
     cfg = Config.fromfile(CONFIG)
     scale_schedule(cfg, 3)
     warmup, poly = cfg.param_scheduler
-    assert (warmup.begin, warmup.end, poly.begin, poly.end) == (0, 1, 1, 3)
+    assert (warmup.begin, warmup.end, poly.begin, poly.end) == (0, 2, 2, 3)
     assert cfg.train_cfg.val_interval == 3 and cfg.default_hooks.logger.interval == 1
+
+
+@pytest.mark.parametrize("iters", [2, 4, 10])
+def test_a_very_short_run_reaches_the_recipes_learning_rate(iters):
+    cfg = Config.fromfile(CONFIG)
+    scale_schedule(cfg, iters)
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    schedulers = [
+        PARAM_SCHEDULERS.build({**scheduler, "optimizer": optimizer})
+        for scheduler in cfg.param_scheduler
+    ]
+    rates = []
+    for _ in range(iters):
+        rates.append(optimizer.param_groups[0]["lr"])
+        for scheduler in schedulers:
+            scheduler.step()
+    assert max(rates) == pytest.approx(1.0)  # the warm-up rises to the recipe's rate
 
 
 def test_iters_must_be_positive(tmp_path, monkeypatch, capsys):

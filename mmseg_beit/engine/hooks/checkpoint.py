@@ -88,7 +88,7 @@ class CheckpointHook(MMEngineCheckpointHook):
                 f"resume: NOTHING TO RESUME in {work_dir} (no checkpoint that loads); "
                 "training starts from the beginning",
                 "current",
-                level=40,
+                level=30,
             )
             runner._resume = False  # else mmengine resumes from `last_checkpoint` regardless
             return
