@@ -76,8 +76,8 @@ masks = segmenter("image.jpg")  # one mask per class present
 
 The pipeline resizes the whole image to {size} x {size}. The model also takes other sizes
 (multiples of {config["patch_size"]}) as they are: transformers resamples the position tables
-(`interpolate_pos_encoding` is not needed). mmseg-beit's own test (its test scale and windows)
-gave the mIoU above; one resized window may score differently.
+(`interpolate_pos_encoding` is not needed). The mIoU above is the validation during training,
+with the config's test scale and sliding windows; one resized window may score differently.
 
 ## Upload
 
