@@ -23,7 +23,7 @@ from mmseg_beit.checkpoint import load_file
 from mmseg_beit.checkpoint.hf_export import EXPORT_KEY, to_huggingface
 from mmseg_beit.deploy.huggingface_config import NotExpressible, beit_config, processor_config
 from mmseg_beit.deploy.model_card import logged_miou, model_card
-from mmseg_beit.utils.io import _umask  # the mode a new file gets
+from mmseg_beit.utils.io import process_umask
 
 TOLERANCE = 1e-3  # of the logits' largest magnitude: fp32, different attention kernels
 
@@ -54,7 +54,7 @@ def _atomic_dir(out: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~process_umask())
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
@@ -142,5 +142,5 @@ def export_huggingface(
         transformers.BeitImageProcessor(**processor).save_pretrained(tmp)
         (tmp / "README.md").write_text(card)
         for path in tmp.iterdir():  # transformers writes some files 0600
-            os.chmod(path, 0o666 & ~_umask())
+            os.chmod(path, 0o666 & ~process_umask())
     return out

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 
-def _umask() -> int:
+def process_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -34,7 +34,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~process_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
