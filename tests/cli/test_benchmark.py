@@ -80,10 +80,13 @@ def test_settings_mode_times_no_option_each_option_alone_and_the_preset(monkeypa
     monkeypatch.syspath_prepend(str(REPO / "tools/analysis_tools"))
     from benchmark_models import VARIANTS, our_settings
 
-    assert VARIANTS == ("off", "winograd", "cache_grids", "preset")
+    variants = ("off", "winograd", "winograd_cache", "cache_grids", "matmul_attention", "preset")
+    assert variants == VARIANTS
     assert our_settings("cpu", "fp32", "off") == dataclasses.asdict(SpeedPreset())
     winograd_only = our_settings("cpu", "fp32", "winograd")
     assert winograd_only == dataclasses.asdict(SpeedPreset(winograd=True))
+    matmul_only = our_settings("cpu", "bf16", "matmul_attention")
+    assert matmul_only == dataclasses.asdict(SpeedPreset(attention="matmul"))
     assert our_settings("cpu", "bf16") == dataclasses.asdict(PRESETS[("cpu", "bf16")])
 
 

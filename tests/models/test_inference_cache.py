@@ -122,10 +122,11 @@ def test_deep_copy_starts_with_an_empty_cache():
 
 
 def test_winograd_kernels_follow_data_writes():
-    conv = WinogradConv2d(128, 128, 3, padding=1, min_pixels=1).eval()
+    conv = WinogradConv2d(128, 128, 3, padding=1, min_pixels=1, cache_kernels=True).eval()
     x = torch.randn(1, 128, 10, 12)
     with torch.no_grad():
         conv(x)
+        assert conv.kernel_cache.nbytes > 0
         conv.weight.data.mul_(-3.0)
         expected = torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1)
         torch.testing.assert_close(conv(x), expected, atol=1e-3, rtol=1e-4)

@@ -100,3 +100,21 @@ def test_batched_sliding_window_equals_one_crop_at_a_time():
         expected = reference.inference(x, metas)
         torch.testing.assert_close(one.inference(x, metas), expected, atol=1e-6, rtol=0)
         torch.testing.assert_close(batched.inference(x, metas), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("precision, kernel", [("fp32", "sdpa"), ("bf16", "matmul")])
+def test_cpu_preset_picks_the_attention_kernel_of_its_precision(precision, kernel):
+    cfg = segmentor_cfg("mmseg_beit", "slide")
+    cfg.update(type="mmseg_beit.EncoderDecoder", speed="cpu")
+    cfg["test_cfg"]["precision"] = precision
+    model = MODELS.build(ConfigDict(cfg))
+    assert {layer.attn.kernel for layer in model.backbone.layers} == {kernel}
+
+
+@pytest.mark.parametrize("precision, kept", [("fp32", True), ("bf16", False)])
+def test_cpu_preset_keeps_winograd_kernels_in_fp32_only(precision, kept):
+    cfg = segmentor_cfg("mmseg_beit", "slide")
+    cfg.update(type="mmseg_beit.EncoderDecoder", speed="cpu")
+    cfg["test_cfg"]["precision"] = precision
+    conv = MODELS.build(ConfigDict(cfg)).decode_head.fpn_bottleneck.conv
+    assert (conv.kernel_cache is not None) == kept

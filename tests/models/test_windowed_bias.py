@@ -46,7 +46,8 @@ def test_inference_attention_equals_the_training_path(grid):
         inference = attn(x, grid)
     gathered = attn(x, grid)  # autograd on: the gathered mask, keys in order
     assert gathered.requires_grad
-    torch.testing.assert_close(inference, gathered.detach(), atol=1e-6, rtol=0)
+    # The same sums over keys in another order: fp32 rounding only.
+    torch.testing.assert_close(inference, gathered.detach(), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("key", sorted(k for k in PRESETS if k[0] == "cpu"))

@@ -43,7 +43,15 @@ import time
 from pathlib import Path
 
 import torch
-from benchmark_models import VARIANTS, agreement, build, count_flops, hf_model
+from benchmark_models import (
+    VARIANTS,
+    agreement,
+    build,
+    count_flops,
+    export_onnx,
+    hf_model,
+    prepare_weights,
+)
 from benchmark_report import (
     known_peak_tflops,
     processor,
@@ -122,18 +130,19 @@ def _forward_fn(impl: str, model, x: torch.Tensor, dtype: str, device: str, part
     return run
 
 
-def _matmul_peak(device: str, size: int = 2048, repeats: int = 5) -> dict:
+def _matmul_peak(device: str, sizes: tuple[int, ...] = (2048, 4096), repeats: int = 3) -> dict:
     """This device's matrix-multiply throughput, TFLOP/s: the best of ``repeats`` square
-    ``torch.mm`` calls of ``size`` per dtype (fp32, bf16, and fp16 on CUDA)."""
+    ``torch.mm`` calls of each of ``sizes`` per dtype (fp32, bf16, and fp16 on CUDA)."""
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     if device == "cuda":
         dtypes["fp16"] = torch.float16
     peak = {}
     for name, dtype in dtypes.items():
-        a = torch.randn(size, size, device=device).to(dtype)
-        b = torch.randn(size, size, device=device).to(dtype)
-        best = _timed(lambda a=a, b=b: torch.mm(a, b), device, 1, repeats)["min_s"]
-        peak[name] = 2 * size**3 / best / 1e12
+        for size in sizes:
+            a = torch.randn(size, size, device=device).to(dtype)
+            b = torch.randn(size, size, device=device).to(dtype)
+            best = _timed(lambda a=a, b=b: torch.mm(a, b), device, 1, repeats)["min_s"]
+            peak[name] = max(peak.get(name, 0.0), 2 * size**3 / best / 1e12)
     return peak
 
 
@@ -256,65 +265,6 @@ def _onnx_worker(spec: dict) -> dict:
     return result
 
 
-def _export_onnx(args, weights: dict, path: Path) -> str:
-    """Ours (plain speed options, fp32) as the benchmarked forward, exported for onnxruntime."""
-    model, _ = build("ours", args.config, args.shape, "fp32", "cpu", variant="off")
-    model.load_state_dict(weights["ours"])
-    model.eval()
-
-    class Forward(torch.nn.Module):
-        def __init__(self, segmentor):
-            super().__init__()
-            self.segmentor = segmentor
-
-        def forward(self, image):
-            return self.segmentor.decode_head(self.segmentor.neck(self.segmentor.backbone(image)))
-
-    example = (torch.randn(args.batch, 3, *args.shape),)
-    with torch.no_grad():
-        program = torch.onnx.export(
-            Forward(model), example, dynamo=True, input_names=["image"], output_names=["logits"]
-        )
-    program.save(str(path))
-    return str(path)
-
-
-# ----------------------------------------------------------------------------- orchestration
-def _prepare_weights(args, path: Path) -> dict:
-    from mmengine.logging import MMLogger
-    from mmengine.registry import init_default_scope
-
-    import mmseg_beit  # noqa: F401
-    from mmseg_beit.checkpoint import load_file, state_dict_of
-    from mmseg_beit.checkpoint.huggingface import convert_huggingface
-
-    init_default_scope("mmseg_beit")
-    MMLogger.get_instance("benchmark", log_level="WARNING")  # no per-tensor init report
-    torch.manual_seed(0)
-    ours, _ = build("ours", args.config, args.shape, "fp32", "cpu")
-    info = {
-        "out_indices": list(ours.backbone.out_indices),
-        "num_classes": ours.decode_head.num_classes,
-    }
-    weights = {}
-    if args.checkpoint:
-        if "hf" in args.compare:
-            raise SystemExit("benchmark: --compare hf uses random weights; drop --checkpoint")
-        ours.load_state_dict(state_dict_of(load_file(args.checkpoint), args.checkpoint))
-    else:
-        ours.init_weights()
-    if "hf" in args.compare:
-        hf = hf_model(args.config, args.shape, info["out_indices"], info["num_classes"])
-        weights["hf"] = hf.state_dict()
-        converted = convert_huggingface(weights["hf"])
-        own = ours.state_dict()
-        own.update({k: v for k, v in converted.items() if k in own})  # aux head: ours' random
-        ours.load_state_dict(own)
-    weights["ours"] = ours.state_dict()
-    torch.save(weights, path)
-    return weights | info
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -381,9 +331,13 @@ def main() -> int:
         print(json.dumps(report["agreement"]))
     with tempfile.TemporaryDirectory() as tmp:
         weights_path = Path(tmp) / "weights.pth"
-        prepared = _prepare_weights(args, weights_path)
+        prepared = prepare_weights(
+            args.config, args.shape, args.checkpoint, args.compare, weights_path
+        )
         if "onnx" in args.compare:
-            prepared["onnx"] = _export_onnx(args, prepared, Path(tmp) / "ours.onnx")
+            prepared["onnx"] = export_onnx(
+                args.config, args.shape, args.batch, prepared, Path(tmp) / "ours.onnx"
+            )
         if "flops" in args.modes:
             report["flops_per_image"] = count_flops(args.config, args.shape, prepared)
             print(json.dumps(report["flops_per_image"]))

@@ -1,4 +1,5 @@
-"""Building the benchmarked models (ours, mmseg's, transformers') and per-model counts.
+"""The benchmarked models (ours, mmseg's, transformers', ours in ONNX), their shared weights
+and per-model counts.
 
 Used by ``benchmark.py`` beside it. Ours is built as users get it: with the speed preset of the
 device and precision (``mmseg_beit/models/speed.py``), or with one preset option on its own.
@@ -7,12 +8,18 @@ device and precision (``mmseg_beit/models/speed.py``), or with one preset option
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import torch
 
 DTYPES = ("fp32", "bf16", "fp16")
 # --modes settings: ours with no option, each speed option alone (switched on), the preset.
-OPTIONS = {"winograd": dict(winograd=True), "cache_grids": dict(cache_grids=1)}
+OPTIONS = {
+    "winograd": dict(winograd=True),
+    "winograd_cache": dict(winograd=True, winograd_cache=True),
+    "cache_grids": dict(cache_grids=1),
+    "matmul_attention": dict(attention="matmul"),
+}
 VARIANTS = ("off", *OPTIONS, "preset")
 
 
@@ -52,7 +59,7 @@ def build(impl: str, config: str, shape, dtype: str, device: str, with_cp: bool 
         model_cfg.pop("speed", None)
         for part in ("backbone", "neck", "decode_head", "auxiliary_head"):
             model_cfg[part].type = "mmseg." + model_cfg[part].type.split(".")[-1]
-        for key in ("qkv_bias", "rel_pos_bias", "abs_pos_embed", "cache_grids"):
+        for key in ("qkv_bias", "rel_pos_bias", "abs_pos_embed", "cache_grids", "attn_kernel"):
             model_cfg.backbone.pop(key, None)
     else:
         settings = our_settings(device, dtype, variant)
@@ -130,3 +137,64 @@ def agreement(config: str, checkpoint: str, folder: str, dtype: str) -> dict:
         a, b = segment(reference, path)[0].labels, segment(fast, path)[0].labels
         same, total = same + int((a == b).sum()), total + a.size
     return {"images": len(paths), "pixels": total, "agreement": same / total, "dtype": dtype}
+
+
+def export_onnx(config: str, shape, batch: int, weights: dict, path: Path) -> str:
+    """Ours (plain speed options, fp32) as the benchmarked forward, exported for onnxruntime."""
+    model, _ = build("ours", config, shape, "fp32", "cpu", variant="off")
+    model.load_state_dict(weights["ours"])
+    model.eval()
+
+    class Forward(torch.nn.Module):
+        def __init__(self, segmentor):
+            super().__init__()
+            self.segmentor = segmentor
+
+        def forward(self, image):
+            return self.segmentor.decode_head(self.segmentor.neck(self.segmentor.backbone(image)))
+
+    example = (torch.randn(batch, 3, *shape),)
+    with torch.no_grad():
+        program = torch.onnx.export(
+            Forward(model), example, dynamo=True, input_names=["image"], output_names=["logits"]
+        )
+    program.save(str(path))
+    return str(path)
+
+
+def prepare_weights(config: str, shape, checkpoint: str | None, compare, path: Path) -> dict:
+    """One set of weights for every implementation, saved to ``path`` for the workers: the
+    checkpoint's, or random ones (with 'hf' in ``compare``, transformers' initialisation
+    converted to ours); with the out indices and class count the others need."""
+    from mmengine.logging import MMLogger
+    from mmengine.registry import init_default_scope
+
+    import mmseg_beit  # noqa: F401
+    from mmseg_beit.checkpoint import load_file, state_dict_of
+    from mmseg_beit.checkpoint.huggingface import convert_huggingface
+
+    init_default_scope("mmseg_beit")
+    MMLogger.get_instance("benchmark", log_level="WARNING")  # no per-tensor init report
+    torch.manual_seed(0)
+    ours, _ = build("ours", config, shape, "fp32", "cpu")
+    info = {
+        "out_indices": list(ours.backbone.out_indices),
+        "num_classes": ours.decode_head.num_classes,
+    }
+    weights = {}
+    if checkpoint:
+        if "hf" in compare:
+            raise SystemExit("benchmark: --compare hf uses random weights; drop --checkpoint")
+        ours.load_state_dict(state_dict_of(load_file(checkpoint), checkpoint))
+    else:
+        ours.init_weights()
+    if "hf" in compare:
+        hf = hf_model(config, shape, info["out_indices"], info["num_classes"])
+        weights["hf"] = hf.state_dict()
+        converted = convert_huggingface(weights["hf"])
+        own = ours.state_dict()
+        own.update({k: v for k, v in converted.items() if k in own})  # aux head: ours' random
+        ours.load_state_dict(own)
+    weights["ours"] = ours.state_dict()
+    torch.save(weights, path)
+    return weights | info

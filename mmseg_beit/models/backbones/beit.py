@@ -62,6 +62,8 @@ class BEiT(BaseModule):
             running statistics, so this only matters for other norm types in ``norm_cfg``.
         with_cp: Activation checkpointing of every block while training (less memory, about
             20% more time per step).
+        attn_kernel: Attention kernel of inference: 'sdpa' (PyTorch's fused kernel) or 'matmul'
+            (plain matrix products); training always runs SDPA. Set by the speed preset.
         cache_grids: Keep the attention masks of this many token grids between inference calls
             (:class:`InferenceCache`; BEiT-B at 512 in fp32: 605 MB a grid); 0 rebuilds them
             on every call.
@@ -92,6 +94,7 @@ class BEiT(BaseModule):
         act_cfg: dict | None = None,
         norm_eval: bool = False,
         with_cp: bool = False,
+        attn_kernel: str = "sdpa",
         cache_grids: int = 0,
         pretrained: str | os.PathLike | None = None,
         init_cfg: dict | None = None,
@@ -146,6 +149,7 @@ class BEiT(BaseModule):
                 attn_drop=attn_drop_rate,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg,
+                attn_kernel=attn_kernel,
             )
             for rate in rates
         )

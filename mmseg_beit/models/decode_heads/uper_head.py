@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 from torch import nn
 
 from mmseg_beit.models.decode_heads.conv_head import ConvDecodeHead
@@ -63,5 +62,6 @@ class UPerHead(ConvDecodeHead):
     def _fuse(self, *outs: torch.Tensor) -> torch.Tensor:
         """Upsamples every level to the finest, concatenates, applies ``fpn_bottleneck``."""
         size = outs[0].shape[2:]
-        fused = torch.cat([outs[0], *(self._resize(x, size) for x in outs[1:])], dim=1)
-        return ConvModule.forward(self.fpn_bottleneck, fused)  # already inside a checkpoint
+        # forward_parts, not forward: already inside a checkpoint when training with with_cp.
+        parts = [outs[0], *(self._resize(x, size) for x in outs[1:])]
+        return self.fpn_bottleneck.forward_parts(parts)

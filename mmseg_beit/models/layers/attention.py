@@ -15,6 +15,8 @@ from mmseg_beit.models.utils.relative_position import (
     windowed_relative_bias,
 )
 
+ATTENTION_KERNELS = ("sdpa", "matmul")
+
 
 class RelativePositionAttention(nn.Module):
     """Self-attention over ``[cls] + h * w`` tokens with an optional relative position bias.
@@ -29,6 +31,9 @@ class RelativePositionAttention(nn.Module):
         qv_bias: Learnable q and v biases, none on k (BEiT; MMSegmentation's name).
         qkv_bias: One bias on q, k and v (ViT). At most one of the two.
         attn_drop: Dropout on attention probabilities (training only).
+        kernel: Inference kernel: 'sdpa' (PyTorch's fused attention, the bias as its mask) or
+            'matmul' (:func:`matmul_attention`: plain matrix products, faster on some CPUs in
+            bf16). Training always runs SDPA, which does not keep the attention matrix.
     """
 
     def __init__(
@@ -39,14 +44,18 @@ class RelativePositionAttention(nn.Module):
         qv_bias: bool = True,
         qkv_bias: bool = False,
         attn_drop: float = 0.0,
+        kernel: str = "sdpa",
     ) -> None:
         super().__init__()
+        if kernel not in ATTENTION_KERNELS:
+            raise ValueError(f"attention kernel must be one of {ATTENTION_KERNELS}, got {kernel!r}")
         if embed_dims % num_heads:
             raise ValueError(f"embed_dims {embed_dims} is not divisible by num_heads {num_heads}")
         if qv_bias and qkv_bias:
             raise ValueError("qv_bias (BEiT) and qkv_bias (ViT) exclude each other; set one")
         self.num_heads = num_heads
         self.attn_drop = attn_drop
+        self.kernel = kernel
         self.qkv = nn.Linear(embed_dims, 3 * embed_dims, bias=qkv_bias)
         if qv_bias:
             self.q_bias = nn.Parameter(torch.zeros(embed_dims))
@@ -125,11 +134,39 @@ class RelativePositionAttention(nn.Module):
             mask = cache.get(self, table, key, lambda: self.attention_mask(grid, q, windowed))
         elif table is not None:
             mask = self.attention_mask(grid, q, windowed)
-        drop = self.attn_drop if self.training else 0.0
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+        if windowed and self.kernel == "matmul":
+            x = matmul_attention(q, k, v, mask)
+        else:
+            drop = self.attn_drop if self.training else 0.0
+            x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         # An explicit copy: exporters decompose SDPA into another memory layout than eager's.
         x = x.transpose(1, 2).clone(memory_format=torch.contiguous_format)
         return self.proj(x.view(batch, tokens, channels))
+
+
+def matmul_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d) + mask) v`` as batched matrix products, image by image.
+
+    The scores are materialised (heads x N x N per image, in the products' dtype: bf16 under
+    bf16 autocast, as MMSegmentation's and transformers' eager attention keep them), which lets
+    the products run on the CPU's bf16 matrix instructions; the bias is added by the first
+    product (``baddbmm``), not in a pass of its own.
+
+    Args:
+        q, k, v: (B, heads, N, head_dims).
+        mask: (1, heads, N, N) additive bias, or None.
+    """
+    scale = q.shape[-1] ** -0.5
+    outputs = []
+    for qi, ki, vi in zip(q, k, v):
+        if mask is None:
+            scores = torch.bmm(qi, ki.transpose(1, 2)).mul_(scale)
+        else:
+            scores = torch.baddbmm(mask[0], qi, ki.transpose(1, 2), alpha=scale)
+        outputs.append(torch.bmm(scores.softmax(-1), vi))
+    return torch.stack(outputs)
 
 
 def sdpa_mask(bias: torch.Tensor, dtype: torch.dtype, align: int = 1) -> torch.Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Sequence
 
 import torch
 from mmcv.cnn import ConvModule
@@ -55,3 +56,14 @@ class CheckpointConvModule(ConvModule):
             return super().forward(x, activate, norm)
         plain = functools.partial(ConvModule.forward, self, activate=activate, norm=norm)
         return checkpointed(plain, x, norm=self.norm if self.with_norm else None)
+
+    def forward_parts(self, parts: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The block on the channel concatenation of ``parts`` (maps of one size). A conv layer
+        that takes such a sequence itself (``accepts_parts``, e.g. ``WinogradConv2d``) is
+        given it, so the concatenation is never built; otherwise it is."""
+        if not getattr(self.conv, "accepts_parts", False) or self.order != ("conv", "norm", "act"):
+            return ConvModule.forward(self, torch.cat(list(parts), dim=1))
+        x = self.conv(parts)
+        if self.with_norm:
+            x = self.norm(x)
+        return self.activate(x) if self.with_activation else x

@@ -30,6 +30,7 @@ class TransformerBlock(nn.Module):
         attn_drop: Dropout on attention probabilities.
         norm_cfg: Normalisation config (mmcv), usually ``dict(type='LN', eps=1e-6)``.
         act_cfg: FFN activation config (mmcv).
+        attn_kernel: Inference attention kernel, 'sdpa' or 'matmul' (see the attention layer).
     """
 
     def __init__(
@@ -45,11 +46,12 @@ class TransformerBlock(nn.Module):
         attn_drop: float,
         norm_cfg: dict,
         act_cfg: dict,
+        attn_kernel: str = "sdpa",
     ) -> None:
         super().__init__()
         self.ln1 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.attn = RelativePositionAttention(
-            embed_dims, num_heads, grid, qv_bias, qkv_bias, attn_drop
+            embed_dims, num_heads, grid, qv_bias, qkv_bias, attn_drop, attn_kernel
         )
         self.ln2 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.ffn = FFN(

@@ -12,9 +12,9 @@ from torch import nn
 class InferenceCache:
     """Weight-derived tensors (attention masks, transformed conv kernels) for inference.
 
-    Building some costs as much as a layer's own work on a CPU (transforming Winograd kernels),
-    so inference keeps them; attention masks, a strided copy from their table, are kept only
-    where a config asks for it (``cache_grids``), as they cost more memory than they save time.
+    Attention masks, a strided copy from their table, are kept only where a config asks for it
+    (``cache_grids``): they cost more memory than they save time, so no speed preset does.
+    Winograd's transformed kernels are kept by the CPU fp32 preset (``cache_kernels``).
     Each entry remembers a copy of the weight it was derived from and is rebuilt as soon as that
     weight's values differ, however they changed (loading, an EMA swap, a ``.data`` write).
     Entries are grouped by a key such as the token grid; at most ``max_keys`` keys are kept,
