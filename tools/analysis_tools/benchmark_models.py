@@ -80,7 +80,12 @@ def hf_model(config: str, shape, ours_out_indices, num_classes: int):
     the number of blocks, so the last block can never reach its neck. It gets ``i + 1`` here
     (blocks one earlier than ours): it runs every block either way, so the compute is the same.
     """
-    import transformers
+    try:
+        import transformers
+    except ImportError:
+        raise SystemExit(
+            "benchmark: --compare hf needs transformers: pip install transformers"
+        ) from None
 
     _, model_cfg = _model_cfg(config, shape)
     backbone = model_cfg.backbone
